@@ -48,7 +48,7 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e11 {
 		return fmt.Errorf("timestamp %s is not a number of epoch seconds", b)
 	}
-	sec, frac := math.Modf(f)
-	t.Time = time.Unix(int64(sec), int64(math.Round(frac*1e9))).UTC()
+	// Round to microseconds: a float64 holds epoch seconds to about that.
+	t.Time = time.UnixMicro(int64(math.Round(f * 1e6))).UTC()
 	return nil
 }

@@ -1,0 +1,82 @@
+// Package cli is the slipway command line: the server and, as they land,
+// the commands people use to drive pipelines and deployments.
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-cd/slipway/internal/codepipeline"
+	"github.com/slipway-cd/slipway/internal/server"
+)
+
+// Execute runs the slipway command with os.Args and returns the exit code.
+func Execute() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmd := NewRootCommand(os.Stdout, os.Stderr)
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "slipway:", err)
+		return 1
+	}
+	return 0
+}
+
+// NewRootCommand returns the slipway command tree writing to stdout and stderr.
+func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "slipway",
+		Short:         "Self-hosted release pipelines and deployments with the AWS CodePipeline and CodeDeploy APIs",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(newServerCommand(stdout, stderr))
+	return root
+}
+
+func newServerCommand(stdout, stderr io.Writer) *cobra.Command {
+	var cfg server.Config
+	var logLevel string
+	lim := codepipeline.DefaultLimits()
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the Slipway server",
+		Long: `Run the Slipway server: the CodePipeline and CodeDeploy APIs on one address,
+with all state under --data-dir (an embedded SQLite database by default).
+On first start it creates an admin access key in <data-dir>/credentials.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return fmt.Errorf("--log-level %q: use debug, info, warn or error", logLevel)
+			}
+			cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+			cfg.Stdout = stdout
+			cfg.Limits = lim
+			srv, err := server.New(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			return srv.ListenAndServe(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:7700", "address to listen on")
+	f.StringVar(&cfg.DataDir, "data-dir", "slipway-data", "directory for the database, artifacts and credentials")
+	f.StringVar(&cfg.Database, "database", "", "database DSN (default: SQLite file in --data-dir)")
+	f.StringVar(&cfg.Region, "region", "us-east-1", "region reported in ARNs and expected in request signatures")
+	f.StringVar(&logLevel, "log-level", "info", "log level: "+strings.Join([]string{"debug", "info", "warn", "error"}, ", "))
+	f.IntVar(&lim.Pipelines, "max-pipelines", lim.Pipelines, "most pipelines the account may have")
+	f.IntVar(&lim.CustomActionTypes, "max-custom-action-types", lim.CustomActionTypes, "most custom action types the account may have")
+	return cmd
+}

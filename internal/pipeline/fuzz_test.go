@@ -1,0 +1,70 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/slipway-cd/slipway/internal/awsproto"
+	"github.com/slipway-cd/slipway/internal/cpapi"
+)
+
+// FuzzValidate decodes arbitrary JSON as a pipeline declaration and runs the
+// model validation, Normalize, Validate, Mask and KeepSecrets on it. None of
+// them may panic, and Validate must be deterministic and return only
+// *awsproto.Error values.
+func FuzzValidate(f *testing.F) {
+	for _, p := range []*cpapi.PipelineDeclaration{
+		validBase(), validV2(), secretPipeline(f), decodePipeline(f, samplePipeline),
+	} {
+		b, err := json.Marshal(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	seeds := []string{
+		`{}`,
+		`{"name":"p","stages":[]}`,
+		`{"name":"p","stages":[{"name":"S","actions":[{"name":"A"}]}]}`,
+		`{"name":"p","stages":[{"name":"S","actions":[{"name":"A","actionTypeId":{"category":"Source"},"runOrder":-3}]},{"name":"S","actions":[]}]}`,
+		`{"name":"p","artifactStores":{"":{}},"triggers":[{"gitConfiguration":null},{}],"variables":[{"name":""},{"name":""}]}`,
+		`{"name":"p","stages":[{"name":"S","actions":[{"name":"A","configuration":{"k":"#{a.b}#{#{}}#{"}}]}]}`,
+		`{"name":"p","stages":[{"name":"S","onFailure":{"result":"ROLLBACK","conditions":[{}]},"blockers":[{},{}]}]}`,
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	cat := testCatalog()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var p cpapi.PipelineDeclaration
+		if json.Unmarshal(data, &p) != nil {
+			return
+		}
+		_ = p.Validate()
+		checkDeterministic(t, &p, cat)
+		Normalize(&p)
+		checkDeterministic(t, &p, cat)
+		masked := Mask(&p, cat)
+		_ = KeepSecrets(masked, &p, cat)
+		_ = KeepSecrets(masked, nil, nil)
+	})
+}
+
+func checkDeterministic(t *testing.T, p *cpapi.PipelineDeclaration, cat *Catalog) {
+	t.Helper()
+	lim := Limits{Region: "us-east-1"}
+	first, second := Validate(p, cat, lim), Validate(p, cat, lim)
+	if (first == nil) != (second == nil) {
+		t.Fatalf("Validate is not deterministic: %v then %v", first, second)
+	}
+	if first == nil {
+		return
+	}
+	e := awsproto.AsError(first)
+	if e == nil {
+		t.Fatalf("Validate returned %T %v", first, first)
+	}
+	if e.Message != awsproto.AsError(second).Message {
+		t.Fatalf("Validate is not deterministic: %q then %q", e.Message, awsproto.AsError(second).Message)
+	}
+}

@@ -1,0 +1,234 @@
+// Package server assembles a Slipway server: it opens the data directory and
+// the store, bootstraps the account and the first access key, and serves the
+// AWS JSON APIs and the health endpoint over HTTP until its context ends.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/slipway-cd/slipway/internal/auth"
+	"github.com/slipway-cd/slipway/internal/awsproto"
+	"github.com/slipway-cd/slipway/internal/codepipeline"
+	"github.com/slipway-cd/slipway/internal/store"
+)
+
+// Config configures a server. Zero values mean the defaults.
+type Config struct {
+	Listen   string // default 127.0.0.1:7700
+	DataDir  string // default ./slipway-data
+	Database string // store DSN; default the SQLite file <DataDir>/slipway.db
+	Region   string // default us-east-1
+	Limits   codepipeline.Limits
+	Logger   *slog.Logger
+	Stdout   io.Writer // where first-start instructions are printed; default os.Stdout
+}
+
+func (c *Config) setDefaults() {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:7700"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "slipway-data"
+	}
+	if c.Database == "" {
+		c.Database = filepath.Join(c.DataDir, "slipway.db")
+	}
+	if c.Region == "" {
+		c.Region = "us-east-1"
+	}
+	def := codepipeline.DefaultLimits()
+	if c.Limits.Pipelines == 0 {
+		c.Limits.Pipelines = def.Pipelines
+	}
+	if c.Limits.CustomActionTypes == 0 {
+		c.Limits.CustomActionTypes = def.CustomActionTypes
+	}
+	if c.Limits.TagsPerResource == 0 {
+		c.Limits.TagsPerResource = def.TagsPerResource
+	}
+	if c.Limits.Structure == (codepipeline.Limits{}).Structure {
+		c.Limits.Structure = def.Structure
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Stdout == nil {
+		c.Stdout = os.Stdout
+	}
+}
+
+// Server is an assembled Slipway server.
+type Server struct {
+	cfg       Config
+	store     store.Store
+	handler   http.Handler
+	accountID string
+}
+
+// Setting keys kept in the store.
+const settingAccountID = "account_id"
+
+// New opens (creating if needed) the data directory and the store and
+// bootstraps a fresh installation: an account ID, an admin access key and
+// the credentials file at <DataDir>/credentials.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	st, err := store.Open(ctx, cfg.Database, cfg.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s := &Server{cfg: cfg, store: st}
+	if err := s.bootstrap(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) bootstrap(ctx context.Context) error {
+	key, err := auth.LoadOrCreateMasterKey(filepath.Join(s.cfg.DataDir, "master.key"))
+	if err != nil {
+		return fmt.Errorf("master key: %w", err)
+	}
+	sealer, err := auth.NewSealer(key)
+	if err != nil {
+		return fmt.Errorf("master key: %w", err)
+	}
+	if s.accountID, err = s.ensureAccountID(ctx); err != nil {
+		return err
+	}
+	keys := auth.NewKeys(s.store, sealer, s.accountID)
+	existing, err := s.store.ListAccessKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("list access keys: %w", err)
+	}
+	if len(existing) == 0 {
+		if err := s.createAdminKey(ctx, keys); err != nil {
+			return err
+		}
+	}
+
+	api := &awsproto.Server{Logger: s.cfg.Logger, Auth: &auth.Verifier{Keys: keys, Logger: s.cfg.Logger}}
+	cp := &codepipeline.Service{Store: s.store, Region: s.cfg.Region, AccountID: s.accountID, Limits: s.cfg.Limits, Logger: s.cfg.Logger}
+	cp.Register(api)
+
+	mux := http.NewServeMux()
+	mux.Handle("POST /{$}", api)
+	mux.HandleFunc("GET /healthz", s.healthz)
+	s.handler = mux
+	return nil
+}
+
+func (s *Server) ensureAccountID(ctx context.Context) (string, error) {
+	id, err := s.store.GetSetting(ctx, settingAccountID)
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("read account id: %w", err)
+	}
+	n, err := rand.Int(rand.Reader, big.NewInt(1e12))
+	if err != nil {
+		return "", fmt.Errorf("generate account id: %w", err)
+	}
+	id = fmt.Sprintf("%012d", n.Int64())
+	if err := s.store.PutSetting(ctx, settingAccountID, id); err != nil {
+		return "", fmt.Errorf("store account id: %w", err)
+	}
+	return id, nil
+}
+
+func (s *Server) createAdminKey(ctx context.Context, keys *auth.Keys) error {
+	id, secret, err := keys.Create(ctx, "admin")
+	if err != nil {
+		return fmt.Errorf("create admin access key: %w", err)
+	}
+	credPath := filepath.Join(s.cfg.DataDir, "credentials")
+	if err := auth.WriteCredentialsFile(credPath, id, secret, s.cfg.Region); err != nil {
+		return fmt.Errorf("write credentials file: %w", err)
+	}
+	cfgPath := filepath.Join(s.cfg.DataDir, "config")
+	if err := auth.WriteConfigFile(cfgPath, s.cfg.Region); err != nil {
+		return fmt.Errorf("write config file: %w", err)
+	}
+	s.cfg.Logger.Info("created admin access key", "access_key_id", id, "credentials_file", credPath)
+	fmt.Fprintf(s.cfg.Stdout, `Slipway created an admin access key and wrote it to %s.
+Use it with the AWS CLI like this:
+
+  export AWS_SHARED_CREDENTIALS_FILE=%s AWS_CONFIG_FILE=%s
+  aws codepipeline list-pipelines --endpoint-url http://%s
+
+`, credPath, credPath, cfgPath, s.cfg.Listen)
+	return nil
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := s.store.CountPipelines(ctx); err != nil {
+		s.cfg.Logger.Error("health check", "err", err)
+		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, "ok\n")
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// AccountID returns the installation's account ID.
+func (s *Server) AccountID() string { return s.accountID }
+
+// Serve accepts connections on ln until ctx ends, then shuts down
+// gracefully: it stops accepting, waits up to 10 s for requests in flight
+// and closes the store.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.cfg.Logger.Info("listening", "addr", ln.Addr().String(), "data_dir", s.cfg.DataDir)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.cfg.Logger.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := hs.Shutdown(shutCtx)
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// ListenAndServe listens on the configured address and serves until ctx ends.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Close closes the store.
+func (s *Server) Close() error { return s.store.Close() }
