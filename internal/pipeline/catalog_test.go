@@ -3,8 +3,6 @@ package pipeline
 import (
 	"regexp"
 	"testing"
-
-	"github.com/slipway-cd/slipway/internal/cpapi"
 )
 
 func TestBuiltin(t *testing.T) {
@@ -62,64 +60,5 @@ func TestBuiltinReturnsCopies(t *testing.T) {
 	b := Builtin()
 	if b[0].Id.Provider != "S3" || !isTrue(b[0].ActionConfigurationProperties[0].Required) {
 		t.Fatal("modifying Builtin's result changed the catalogue")
-	}
-}
-
-func TestCatalogLookup(t *testing.T) {
-	t.Parallel()
-	cat := NewCatalog([]cpapi.ActionType{
-		customBuildType(),
-		{Id: nil},
-		{Id: typeOf("Build", "AWS", "CodeBuild"), ActionConfigurationProperties: []cpapi.ActionConfigurationProperty{}},
-	})
-	tests := []struct {
-		name  string
-		id    cpapi.ActionTypeId
-		found bool
-		props int
-	}{
-		{"built-in", *typeOf("Source", "ThirdParty", "GitHub"), true, 5},
-		{"custom", *customBuildType().Id, true, 2},
-		{"custom cannot replace a built-in", *typeOf("Build", "AWS", "CodeBuild"), true, 5},
-		{"wrong version", cpapi.ActionTypeId{Category: "Build", Owner: "AWS", Provider: "CodeBuild", Version: "2"}, false, 0},
-		{"wrong owner", *typeOf("Source", "AWS", "GitHub"), false, 0},
-		{"case matters", *typeOf("Source", "AWS", "s3"), false, 0},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got, ok := cat.Lookup(tc.id)
-			if ok != tc.found {
-				t.Fatalf("found = %v, want %v", ok, tc.found)
-			}
-			if ok && len(got.ActionConfigurationProperties) != tc.props {
-				t.Errorf("%d properties, want %d", len(got.ActionConfigurationProperties), tc.props)
-			}
-			if ok {
-				got.ActionConfigurationProperties[0].Name = "Changed"
-				again, _ := cat.Lookup(tc.id)
-				if again.ActionConfigurationProperties[0].Name == "Changed" {
-					t.Error("Lookup returned the catalogue's own entry")
-				}
-			}
-		})
-	}
-	if n := len(cat.Types()); n != len(Builtin())+1 {
-		t.Errorf("Types() has %d entries, want %d", n, len(Builtin())+1)
-	}
-	var none *Catalog
-	if _, ok := none.Lookup(*typeOf("Invoke", "AWS", "Lambda")); !ok {
-		t.Error("a nil catalogue does not hold the built-in types")
-	}
-}
-
-func TestCatalogCopiesCustomTypes(t *testing.T) {
-	t.Parallel()
-	custom := []cpapi.ActionType{customBuildType()}
-	cat := NewCatalog(custom)
-	custom[0].ActionConfigurationProperties[0].Name = "Changed"
-	got, _ := cat.Lookup(*customBuildType().Id)
-	if got.ActionConfigurationProperties[0].Name != "ProjectName" {
-		t.Fatal("NewCatalog kept a reference to the caller's slice")
 	}
 }

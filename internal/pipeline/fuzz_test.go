@@ -1,4 +1,4 @@
-package pipeline
+package pipeline_test
 
 import (
 	"encoding/json"
@@ -6,6 +6,8 @@ import (
 
 	"github.com/slipway-cd/slipway/internal/awsproto"
 	"github.com/slipway-cd/slipway/internal/cpapi"
+	"github.com/slipway-cd/slipway/internal/pipeline"
+	"github.com/slipway-cd/slipway/internal/pipeline/pipelinetest"
 )
 
 // FuzzValidate decodes arbitrary JSON as a pipeline declaration and runs the
@@ -14,7 +16,10 @@ import (
 // *awsproto.Error values.
 func FuzzValidate(f *testing.F) {
 	for _, p := range []*cpapi.PipelineDeclaration{
-		validBase(), validV2(), secretPipeline(f), decodePipeline(f, samplePipeline),
+		pipelinetest.ValidBase(),
+		pipelinetest.ValidV2(),
+		secretPipeline(f),
+		pipelinetest.DecodePipeline(f, pipelinetest.SamplePipeline),
 	} {
 		b, err := json.Marshal(p)
 		if err != nil {
@@ -34,7 +39,7 @@ func FuzzValidate(f *testing.F) {
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
-	cat := testCatalog()
+	cat := pipelinetest.Catalog()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var p cpapi.PipelineDeclaration
 		if json.Unmarshal(data, &p) != nil {
@@ -42,18 +47,18 @@ func FuzzValidate(f *testing.F) {
 		}
 		_ = p.Validate()
 		checkDeterministic(t, &p, cat)
-		Normalize(&p)
+		pipeline.Normalize(&p)
 		checkDeterministic(t, &p, cat)
-		masked := Mask(&p, cat)
-		_ = KeepSecrets(masked, &p, cat)
-		_ = KeepSecrets(masked, nil, nil)
+		masked := pipeline.Mask(&p, cat)
+		_ = pipeline.KeepSecrets(masked, &p, cat)
+		_ = pipeline.KeepSecrets(masked, nil, nil)
 	})
 }
 
-func checkDeterministic(t *testing.T, p *cpapi.PipelineDeclaration, cat *Catalog) {
+func checkDeterministic(t *testing.T, p *cpapi.PipelineDeclaration, cat *pipeline.Catalog) {
 	t.Helper()
-	lim := Limits{Region: "us-east-1"}
-	first, second := Validate(p, cat, lim), Validate(p, cat, lim)
+	lim := pipeline.Limits{Region: "us-east-1"}
+	first, second := pipeline.Validate(p, cat, lim), pipeline.Validate(p, cat, lim)
 	if (first == nil) != (second == nil) {
 		t.Fatalf("Validate is not deterministic: %v then %v", first, second)
 	}

@@ -1,4 +1,4 @@
-package pipeline
+package pipeline_test
 
 import (
 	"reflect"
@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/slipway-cd/slipway/internal/cpapi"
+	"github.com/slipway-cd/slipway/internal/pipeline"
+	"github.com/slipway-cd/slipway/internal/pipeline/pipelinetest"
 )
 
 const storedToken = "ghp_stored0123456789"
@@ -14,10 +16,10 @@ const storedToken = "ghp_stored0123456789"
 // real token and a custom build action holding a secret ApiToken.
 func secretPipeline(t testing.TB) *cpapi.PipelineDeclaration {
 	t.Helper()
-	p := decodePipeline(t, samplePipeline)
-	p.Stages[0] = decodeStage(t, gitHubSourceStage)
+	p := pipelinetest.DecodePipeline(t, pipelinetest.SamplePipeline)
+	p.Stages[0] = pipelinetest.DecodeStage(t, pipelinetest.GitHubSourceStage)
 	p.Stages[0].Actions[0].Configuration["OAuthToken"] = storedToken
-	build := customBuild("MyBuildCustomAction", 1, "MyApp", "MyBuiltApp")
+	build := pipelinetest.CustomBuild("MyBuildCustomAction", 1, "MyApp", "MyBuiltApp")
 	build.Configuration["ApiToken"] = "build-secret"
 	p.Stages = []cpapi.StageDeclaration{
 		p.Stages[0],
@@ -31,29 +33,29 @@ func TestMask(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
-		cat     *Catalog
+		cat     *pipeline.Catalog
 		stage   string
 		action  string
 		key     string
 		want    string
 		wantRaw string
 	}{
-		{"GitHub OAuthToken", testCatalog(), "Source", "Source", "OAuthToken", SecretMask, storedToken},
-		{"GitHub non-secret key", testCatalog(), "Source", "Source", "Owner", "MyGitHubAccountName", "MyGitHubAccountName"},
-		{"custom secret property", testCatalog(), "MyBuildStage", "MyBuildCustomAction", "ApiToken", SecretMask, "build-secret"},
-		{"custom non-secret property", testCatalog(), "MyBuildStage", "MyBuildCustomAction", "ProjectName", "MyBuildProject", "MyBuildProject"},
+		{"GitHub OAuthToken", pipelinetest.Catalog(), "Source", "Source", "OAuthToken", pipeline.SecretMask, storedToken},
+		{"GitHub non-secret key", pipelinetest.Catalog(), "Source", "Source", "Owner", "MyGitHubAccountName", "MyGitHubAccountName"},
+		{"custom secret property", pipelinetest.Catalog(), "MyBuildStage", "MyBuildCustomAction", "ApiToken", pipeline.SecretMask, "build-secret"},
+		{"custom non-secret property", pipelinetest.Catalog(), "MyBuildStage", "MyBuildCustomAction", "ProjectName", "MyBuildProject", "MyBuildProject"},
 		{"custom type unknown to the catalogue", nil, "MyBuildStage", "MyBuildCustomAction", "ApiToken", "build-secret", "build-secret"},
-		{"built-in secret with a nil catalogue", nil, "Source", "Source", "OAuthToken", SecretMask, storedToken},
+		{"built-in secret with a nil catalogue", nil, "Source", "Source", "OAuthToken", pipeline.SecretMask, storedToken},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			p := secretPipeline(t)
-			masked := Mask(p, tc.cat)
-			if got := actionNamed(t, masked, tc.stage, tc.action).Configuration[tc.key]; got != tc.want {
+			masked := pipeline.Mask(p, tc.cat)
+			if got := pipelinetest.ActionNamed(t, masked, tc.stage, tc.action).Configuration[tc.key]; got != tc.want {
 				t.Errorf("masked %s = %q, want %q", tc.key, got, tc.want)
 			}
-			if got := actionNamed(t, p, tc.stage, tc.action).Configuration[tc.key]; got != tc.wantRaw {
+			if got := pipelinetest.ActionNamed(t, p, tc.stage, tc.action).Configuration[tc.key]; got != tc.wantRaw {
 				t.Errorf("original %s = %q, want %q (Mask modified its input)", tc.key, got, tc.wantRaw)
 			}
 		})
@@ -64,8 +66,8 @@ func TestMaskCopiesDeeply(t *testing.T) {
 	t.Parallel()
 	p := secretPipeline(t)
 	p.Stages[2].Actions[0].OutputArtifacts = []cpapi.OutputArtifact{}
-	before := deepCopy(p)
-	masked := Mask(p, testCatalog())
+	before := pipeline.DeepCopy(p)
+	masked := pipeline.Mask(p, pipelinetest.Catalog())
 	if masked.Stages[0].Actions[0].InputArtifacts == nil || len(masked.Stages[0].Actions[0].InputArtifacts) != 0 {
 		t.Errorf("empty inputArtifacts list not kept: %#v", masked.Stages[0].Actions[0].InputArtifacts)
 	}
@@ -73,12 +75,12 @@ func TestMaskCopiesDeeply(t *testing.T) {
 		t.Error("empty outputArtifacts list became nil")
 	}
 	masked.Stages[1].Actions[0].InputArtifacts[0].Name = "Changed"
-	masked.Stages[1].Actions[0].RunOrder = i32(9)
+	masked.Stages[1].Actions[0].RunOrder = pipelinetest.I32(9)
 	masked.ArtifactStore.Location = "changed"
 	if !reflect.DeepEqual(before, p) {
 		t.Fatal("changing the masked copy changed the original")
 	}
-	if Mask(nil, nil) != nil {
+	if pipeline.Mask(nil, nil) != nil {
 		t.Fatal("Mask(nil) != nil")
 	}
 }
@@ -95,10 +97,10 @@ func TestKeepSecrets(t *testing.T) {
 		{
 			name: "names unchanged: stored values kept",
 			check: func(t *testing.T, p *cpapi.PipelineDeclaration) {
-				if got := actionNamed(t, p, "Source", "Source").Configuration["OAuthToken"]; got != storedToken {
+				if got := pipelinetest.ActionNamed(t, p, "Source", "Source").Configuration["OAuthToken"]; got != storedToken {
 					t.Errorf("OAuthToken = %q", got)
 				}
-				if got := actionNamed(t, p, "MyBuildStage", "MyBuildCustomAction").Configuration["ApiToken"]; got != "build-secret" {
+				if got := pipelinetest.ActionNamed(t, p, "MyBuildStage", "MyBuildCustomAction").Configuration["ApiToken"]; got != "build-secret" {
 					t.Errorf("ApiToken = %q", got)
 				}
 			},
@@ -106,10 +108,10 @@ func TestKeepSecrets(t *testing.T) {
 		{
 			name: "other members edited: stored value kept",
 			edit: func(t *testing.T, p *cpapi.PipelineDeclaration) {
-				actionNamed(t, p, "Source", "Source").Configuration["Branch"] = "main"
+				pipelinetest.ActionNamed(t, p, "Source", "Source").Configuration["Branch"] = "main"
 			},
 			check: func(t *testing.T, p *cpapi.PipelineDeclaration) {
-				if got := actionNamed(t, p, "Source", "Source").Configuration["OAuthToken"]; got != storedToken {
+				if got := pipelinetest.ActionNamed(t, p, "Source", "Source").Configuration["OAuthToken"]; got != storedToken {
 					t.Errorf("OAuthToken = %q", got)
 				}
 			},
@@ -117,10 +119,10 @@ func TestKeepSecrets(t *testing.T) {
 		{
 			name: "new secret value replaces the stored one",
 			edit: func(t *testing.T, p *cpapi.PipelineDeclaration) {
-				actionNamed(t, p, "Source", "Source").Configuration["OAuthToken"] = "ghp_new"
+				pipelinetest.ActionNamed(t, p, "Source", "Source").Configuration["OAuthToken"] = "ghp_new"
 			},
 			check: func(t *testing.T, p *cpapi.PipelineDeclaration) {
-				if got := actionNamed(t, p, "Source", "Source").Configuration["OAuthToken"]; got != "ghp_new" {
+				if got := pipelinetest.ActionNamed(t, p, "Source", "Source").Configuration["OAuthToken"]; got != "ghp_new" {
 					t.Errorf("OAuthToken = %q", got)
 				}
 			},
@@ -128,10 +130,10 @@ func TestKeepSecrets(t *testing.T) {
 		{
 			name: "four asterisks in a non-secret key stay literal",
 			edit: func(t *testing.T, p *cpapi.PipelineDeclaration) {
-				actionNamed(t, p, "Source", "Source").Configuration["Repo"] = SecretMask
+				pipelinetest.ActionNamed(t, p, "Source", "Source").Configuration["Repo"] = pipeline.SecretMask
 			},
 			check: func(t *testing.T, p *cpapi.PipelineDeclaration) {
-				if got := actionNamed(t, p, "Source", "Source").Configuration["Repo"]; got != SecretMask {
+				if got := pipelinetest.ActionNamed(t, p, "Source", "Source").Configuration["Repo"]; got != pipeline.SecretMask {
 					t.Errorf("Repo = %q", got)
 				}
 			},
@@ -150,7 +152,7 @@ func TestKeepSecrets(t *testing.T) {
 			name: "action moved to another stage",
 			edit: func(_ *testing.T, p *cpapi.PipelineDeclaration) {
 				p.Stages[2].Actions = append(p.Stages[2].Actions, p.Stages[1].Actions[0])
-				p.Stages[1].Actions[0] = approval("Approve", 1)
+				p.Stages[1].Actions[0] = pipelinetest.Approval("Approve", 1)
 			},
 			wantErr: `stage "Beta": action "MyBuildCustomAction" has the secret configuration "ApiToken"`,
 		},
@@ -173,14 +175,14 @@ func TestKeepSecrets(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			old := secretPipeline(t)
-			p := Mask(old, testCatalog())
+			p := pipeline.Mask(old, pipelinetest.Catalog())
 			if tc.edit != nil {
 				tc.edit(t, p)
 			}
 			if tc.noOld {
 				old = nil
 			}
-			err := KeepSecrets(p, old, testCatalog())
+			err := pipeline.KeepSecrets(p, old, pipelinetest.Catalog())
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatalf("KeepSecrets: %v", err)
@@ -190,7 +192,7 @@ func TestKeepSecrets(t *testing.T) {
 				}
 				return
 			}
-			e := asAPIError(t, err)
+			e := pipelinetest.AsAPIError(t, err)
 			if e.Code != cpapi.InvalidActionDeclarationException {
 				t.Errorf("code = %s", e.Code)
 			}
@@ -208,13 +210,13 @@ func TestKeepSecretsKnownTypeChanged(t *testing.T) {
 	t.Parallel()
 	// A custom type that also declares ApiToken secret, under another
 	// provider: the stored value belongs to the old type and is not kept.
-	other := customBuildType()
+	other := pipelinetest.CustomBuildType()
 	other.Id.Provider = "Other-Provider"
-	cat := NewCatalog([]cpapi.ActionType{customBuildType(), other})
+	cat := pipeline.NewCatalog([]cpapi.ActionType{pipelinetest.CustomBuildType(), other})
 	old := secretPipeline(t)
-	p := Mask(old, cat)
+	p := pipeline.Mask(old, cat)
 	p.Stages[1].Actions[0].ActionTypeId.Provider = "Other-Provider"
-	e := asAPIError(t, KeepSecrets(p, old, cat))
+	e := pipelinetest.AsAPIError(t, pipeline.KeepSecrets(p, old, cat))
 	if e.Code != cpapi.InvalidActionDeclarationException || !strings.Contains(e.Message, `"ApiToken"`) {
 		t.Fatalf("got %v", e)
 	}
@@ -222,7 +224,7 @@ func TestKeepSecretsKnownTypeChanged(t *testing.T) {
 
 func TestKeepSecretsNil(t *testing.T) {
 	t.Parallel()
-	if err := KeepSecrets(nil, nil, nil); err != nil {
+	if err := pipeline.KeepSecrets(nil, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -44,25 +45,50 @@ func TestLoadMigrations(t *testing.T) {
 		}
 	}
 
-	if got := sqliteMigrationCount(t); got < 1 {
-		t.Errorf("embedded sqlite migrations: %d", got)
+	for _, d := range []dialect{dialectSQLite, dialectPostgres} {
+		if got := migrationCount(t, d); got < 1 {
+			t.Errorf("embedded %s migrations: %d", d, got)
+		}
 	}
+	// Every dialect has the same migrations.
+	sq, err := loadMigrations(migrationFiles, "migrations/sqlite")
+	must(t, "loadMigrations sqlite", err)
+	pg, err := loadMigrations(migrationFiles, "migrations/postgres")
+	must(t, "loadMigrations postgres", err)
+	name := func(m migration) string { return fmt.Sprintf("%04d_%s", m.version, m.name) }
+	if a, b := mapSlice(sq, name), mapSlice(pg, name); !slices.Equal(a, b) {
+		t.Errorf("sqlite migrations %v, postgres migrations %v; want the same", a, b)
+	}
+}
+
+func mapSlice[T, U any](s []T, f func(T) U) []U {
+	out := make([]U, 0, len(s))
+	for _, v := range s {
+		out = append(out, f(v))
+	}
+	return out
 }
 
 // TestMigrateAtomic checks that a failing migration leaves no trace and is
 // retried by the next run, and that applied ones are not rerun.
 func TestMigrateAtomic(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
 	db, err := sql.Open("sqlite", sqliteDSN(filepath.Join(t.TempDir(), "m.db"), true))
 	must(t, "sql.Open", err)
 	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { _ = db.Close() })
+	testMigrateAtomic(t, db, dialectSQLite, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'b'`)
+}
+
+// testMigrateAtomic is TestMigrateAtomic on db, an empty database of
+// dialect d; countB counts the tables named b.
+func testMigrateAtomic(t *testing.T, db *sql.DB, d dialect, countB string) {
+	ctx := t.Context()
 	logger := slog.New(slog.DiscardHandler)
 
 	good := migration{version: 1, name: "a", sql: "CREATE TABLE a (x INTEGER); INSERT INTO a VALUES (1);"}
 	bad := migration{version: 2, name: "b", sql: "CREATE TABLE b (x INTEGER); INSERT INTO nope VALUES (1);"}
-	n, err := migrate(ctx, db, dialectSQLite, []migration{good, bad}, logger)
+	n, err := migrate(ctx, db, d, []migration{good, bad}, logger)
 	if err == nil || !strings.Contains(err.Error(), "0002_b") {
 		t.Fatalf("migrate with a bad migration = %d, %v", n, err)
 	}
@@ -70,19 +96,18 @@ func TestMigrateAtomic(t *testing.T) {
 		t.Errorf("migrate applied %d before failing, want 1", n)
 	}
 	var tables int
-	must(t, "count table b", db.QueryRowContext(ctx,
-		`SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'b'`).Scan(&tables))
+	must(t, "count table b", db.QueryRowContext(ctx, countB).Scan(&tables))
 	if tables != 0 {
 		t.Error("failed migration left table b behind")
 	}
 
 	fixed := migration{version: 2, name: "b", sql: "CREATE TABLE b (x INTEGER);"}
-	n, err = migrate(ctx, db, dialectSQLite, []migration{good, fixed}, logger)
+	n, err = migrate(ctx, db, d, []migration{good, fixed}, logger)
 	must(t, "migrate fixed", err)
 	if n != 1 {
 		t.Errorf("migrate fixed applied %d, want 1", n)
 	}
-	n, err = migrate(ctx, db, dialectSQLite, []migration{good, fixed}, logger)
+	n, err = migrate(ctx, db, d, []migration{good, fixed}, logger)
 	must(t, "migrate again", err)
 	if n != 0 {
 		t.Errorf("migrate again applied %d, want 0", n)
@@ -123,15 +148,24 @@ func TestParseDSN(t *testing.T) {
 	}
 }
 
-func TestOpenPostgresNotBuilt(t *testing.T) {
+// TestOpenPostgresErrors needs no server: a DSN that does not parse and a
+// server that is not there both fail Open, without the password in the
+// error.
+func TestOpenPostgresErrors(t *testing.T) {
 	t.Parallel()
-	s, err := Open(t.Context(), "postgres://user:secret@localhost/slipway", nil)
-	if err == nil {
-		_ = s.Close()
-		t.Fatal("Open postgres: no error")
-	}
-	if !strings.Contains(err.Error(), "not built yet") || strings.Contains(err.Error(), "secret") {
-		t.Errorf("Open postgres: %v", err)
+	for _, tc := range []struct{ dsn, want string }{
+		{"postgres://user:secret@localhost:notaport/slipway", "cannot parse the postgres DSN"},
+		{"postgres://user:secret@127.0.0.1:1/slipway?sslmode=disable&connect_timeout=5", "postgres 127.0.0.1:1/slipway: connect:"},
+	} {
+		s, err := Open(t.Context(), tc.dsn, nil)
+		if err == nil {
+			_ = s.Close()
+			t.Errorf("Open(%q): no error", tc.dsn)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "secret") {
+			t.Errorf("Open(%q) = %v; want an error with %q and without the password", tc.dsn, err, tc.want)
+		}
 	}
 }
 

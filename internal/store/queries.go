@@ -15,12 +15,18 @@ type dbtx interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// execer runs a statement that returns no rows: a *sql.DB, a *sql.Tx or
+// what dialect.plainWriter wraps a pool in.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
 // queries implements Queries once for every dialect, either directly on the
 // pools or on one transaction.
 type queries struct {
 	d     dialect
 	read  dbtx    // plain reads: the read pool, or the transaction
-	write dbtx    // single-statement writes: the write pool, or the transaction
+	write execer  // single-statement writes: d.plainWriter(write pool), or the transaction
 	pool  *sql.DB // the write pool for multi-statement writes; nil in a transaction
 }
 
@@ -61,6 +67,28 @@ func (q *queries) execOne(ctx context.Context, query string, args ...any) error 
 	}
 	if n == 0 {
 		return ErrNotFound
+	}
+	return nil
+}
+
+// insertNew runs an INSERT that must add a row, appending ON CONFLICT DO
+// NOTHING: ErrExists if a row with the same key was already there.
+//
+// Finding the duplicate without a failing statement matters on PostgreSQL,
+// where any error inside a transaction aborts it: this way a Create that
+// reports ErrExists inside InTx leaves the transaction usable, as it is on
+// SQLite. Both databases accept the clause without a conflict target.
+func (q *queries) insertNew(ctx context.Context, query string, args ...any) error {
+	res, err := q.exec(ctx, query+"\nON CONFLICT DO NOTHING", args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrExists
 	}
 	return nil
 }
@@ -141,7 +169,7 @@ func (q *queries) CreatePipeline(ctx context.Context, p *Pipeline) error {
 		p.Updated = t
 	}
 	err := q.atomic(ctx, func(q *queries) error {
-		if _, err := q.exec(ctx, `INSERT INTO pipelines (name, version) VALUES (?, ?)`, p.Name, p.Version); err != nil {
+		if err := q.insertNew(ctx, `INSERT INTO pipelines (name, version) VALUES (?, ?)`, p.Name, p.Version); err != nil {
 			return err
 		}
 		return q.insertPipelineVersion(ctx, p)
@@ -344,7 +372,7 @@ func (q *queries) CreateActionType(ctx context.Context, t *ActionType) error {
 	if t.Created.IsZero() {
 		t.Created = now()
 	}
-	if _, err := q.exec(ctx, `INSERT INTO action_types (category, owner, provider, version, declaration, created_ms)
+	if err := q.insertNew(ctx, `INSERT INTO action_types (category, owner, provider, version, declaration, created_ms)
 VALUES (?, ?, ?, ?, ?, ?)`, t.Category, t.Owner, t.Provider, t.Version, t.Declaration, toMillis(t.Created)); err != nil {
 		return q.interpretError(err, "create action type %s", actionTypeName(t.ActionTypeKey))
 	}
@@ -399,7 +427,7 @@ func (q *queries) CreateAccessKey(ctx context.Context, k *AccessKey) error {
 	if k.Created.IsZero() {
 		k.Created = now()
 	}
-	if _, err := q.exec(ctx, `INSERT INTO access_keys (id, sealed_secret, user_name, created_ms) VALUES (?, ?, ?, ?)`,
+	if err := q.insertNew(ctx, `INSERT INTO access_keys (id, sealed_secret, user_name, created_ms) VALUES (?, ?, ?, ?)`,
 		k.ID, k.SealedSecret, k.UserName, toMillis(k.Created)); err != nil {
 		return q.interpretError(err, "create access key %q", k.ID)
 	}

@@ -27,10 +27,13 @@ const sqliteBusyTimeoutMS = 5000
 //   - sqlite:///abs/path/slipway.db, or sqlite://rel/path.db: a SQLite file,
 //     created if missing (its directory must exist);
 //   - a plain file path, which means the same;
-//   - postgres://... or postgresql://...: reserved; not built yet.
+//   - postgres://user:password@host:port/database?sslmode=disable (or
+//     postgresql://...): a PostgreSQL database, which must exist; the URL
+//     takes every parameter pgx accepts (see openPostgres).
 //
-// Open never logs dsn, which for PostgreSQL would carry a password. Its
-// errors do not start with "open store": that is the caller's to say.
+// Open never logs dsn, which for PostgreSQL would carry a password, nor
+// puts it in its errors. Its errors do not start with "open store": that
+// is the caller's to say.
 func Open(ctx context.Context, dsn string, logger *slog.Logger) (Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -47,11 +50,15 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (Store, error) {
 		}
 		return s, nil
 	default:
-		// The rest of the package is written for it: queries rebind to $n
-		// placeholders, dialect knows its errors and writer lock, and the
-		// schema goes in migrations/postgres. What is missing is the
-		// driver (pgx stdlib) and that migrations directory.
-		return nil, errors.New("postgres support is not built yet")
+		cfg, err := parsePostgresDSN(target)
+		if err != nil {
+			return nil, err
+		}
+		s, err := openPostgres(ctx, cfg, logger)
+		if err != nil {
+			return nil, fmt.Errorf("postgres %s: %w", postgresName(cfg), err)
+		}
+		return s, nil
 	}
 }
 
@@ -187,7 +194,8 @@ func isSQLiteBusy(err error) bool {
 
 // sqlStore is the database/sql Store. Its embedded queries send plain reads
 // to the read pool and writes to the write pool; InTx and multi-statement
-// writes run on a transaction of the write pool.
+// writes run on a transaction of the write pool, and so do single-statement
+// writes on PostgreSQL (dialect.plainWriter).
 type sqlStore struct {
 	*queries
 	writePool *sql.DB
@@ -197,7 +205,7 @@ type sqlStore struct {
 
 func newSQLStore(d dialect, write, read *sql.DB, logger *slog.Logger) *sqlStore {
 	return &sqlStore{
-		queries:   &queries{d: d, read: read, write: write, pool: write},
+		queries:   &queries{d: d, read: read, write: d.plainWriter(write), pool: write},
 		writePool: write,
 		readPool:  read,
 		logger:    logger,
@@ -205,9 +213,12 @@ func newSQLStore(d dialect, write, read *sql.DB, logger *slog.Logger) *sqlStore 
 }
 
 // InTx implements Store. Every statement fn runs through q, reads
-// included, is on the one transaction. fn must not use the Store itself
-// for writes: the write pool has a single connection, which fn's
-// transaction holds, so that would wait forever (or until ctx ends).
+// included, is on the one transaction, which holds the writer lock from
+// its start (dialect.lockWriter): transactions run one at a time, on every
+// database, and fn runs exactly once. fn may read through the Store (that
+// reads committed data only) but must not write through it: that write
+// waits for the lock fn's transaction holds (on SQLite, for the write
+// pool's one connection), so it would wait until ctx ends.
 func (s *sqlStore) InTx(ctx context.Context, fn func(q Queries) error) error {
 	return writeTx(ctx, s.writePool, s.d, func(tx *sql.Tx) error {
 		return fn(txQueries(s.d, tx))

@@ -129,7 +129,11 @@ type Queries interface {
 type Store interface {
 	Queries
 	// InTx runs fn in one transaction: committed if fn returns nil, rolled
-	// back otherwise. fn must not retain q after returning.
+	// back otherwise. Transactions (and all other writes) are serialised,
+	// across processes sharing the database too, so what fn reads through
+	// q does not change under it before it commits; fn runs exactly once,
+	// never retried. fn must not retain q after returning, nor write
+	// through the Store, which would wait for fn's own transaction.
 	InTx(ctx context.Context, fn func(q Queries) error) error
 	// Close releases the database.
 	Close() error

@@ -15,11 +15,8 @@ import (
 	"time"
 )
 
-// TestSQLite runs the conformance suite on SQLite files.
-//
-// Another database joins by calling exercise with its own opener; e.g. a
-// TestPostgres that skips unless SLIPWAY_TEST_POSTGRES_DSN is set and
-// whose opener creates a fresh database (or schema) per call.
+// TestSQLite runs the conformance suite on SQLite files. TestPostgres
+// (postgres_test.go) runs it on PostgreSQL.
 func TestSQLite(t *testing.T) {
 	t.Parallel()
 	exercise(t, openSQLiteTemp)
@@ -90,9 +87,21 @@ func exercise(t *testing.T, open func(t *testing.T) Store) {
 		t.Parallel()
 		testInTxPanic(t, open(t))
 	})
+	t.Run("InTxAfterExists", func(t *testing.T) {
+		t.Parallel()
+		testInTxAfterExists(t, open(t))
+	})
 	t.Run("ConcurrentIncrements", func(t *testing.T) {
 		t.Parallel()
 		testConcurrentIncrements(t, open(t))
+	})
+	t.Run("PlainWriteDuringTx", func(t *testing.T) {
+		t.Parallel()
+		testPlainWriteDuringTx(t, open(t))
+	})
+	t.Run("InTxWaitEndsWithContext", func(t *testing.T) {
+		t.Parallel()
+		testInTxWaitEndsWithContext(t, open(t))
 	})
 }
 
@@ -494,6 +503,109 @@ func testInTxPanic(t *testing.T, s Store) {
 	must(t, "PutSetting after panic", s.PutSetting(ctx, "after", "1"))
 }
 
+// testInTxAfterExists checks that a Create reporting ErrExists inside InTx
+// leaves the transaction usable (on PostgreSQL a failed statement would
+// abort it) and changes nothing.
+func testInTxAfterExists(t *testing.T, s Store) {
+	ctx := txContext(t)
+	atKey := ActionTypeKey{"Test", "Custom", "T", "1"}
+	must(t, "CreatePipeline", s.CreatePipeline(ctx, &Pipeline{Name: "p", Version: 1, Declaration: []byte(`{"v":1}`)}))
+	must(t, "CreateActionType", s.CreateActionType(ctx, &ActionType{ActionTypeKey: atKey, Declaration: []byte(`{"v":1}`)}))
+	must(t, "CreateAccessKey", s.CreateAccessKey(ctx, &AccessKey{ID: "AKID", SealedSecret: []byte("s1"), UserName: "u1"}))
+
+	err := s.InTx(ctx, func(q Queries) error {
+		if err := q.CreatePipeline(ctx, &Pipeline{Name: "p", Version: 1, Declaration: []byte(`{"v":2}`)}); !errors.Is(err, ErrExists) {
+			return fmt.Errorf("duplicate CreatePipeline: got %v, want ErrExists", err)
+		}
+		if err := q.CreateActionType(ctx, &ActionType{ActionTypeKey: atKey, Declaration: []byte(`{"v":2}`)}); !errors.Is(err, ErrExists) {
+			return fmt.Errorf("duplicate CreateActionType: got %v, want ErrExists", err)
+		}
+		if err := q.CreateAccessKey(ctx, &AccessKey{ID: "AKID", SealedSecret: []byte("s2"), UserName: "u2"}); !errors.Is(err, ErrExists) {
+			return fmt.Errorf("duplicate CreateAccessKey: got %v, want ErrExists", err)
+		}
+		if err := q.CreatePipeline(ctx, &Pipeline{Name: "p2", Version: 1, Declaration: []byte(`{}`)}); err != nil {
+			return fmt.Errorf("CreatePipeline after ErrExists: %w", err)
+		}
+		return q.PutSetting(ctx, "after", "yes")
+	})
+	must(t, "InTx", err)
+
+	if v, err := s.GetSetting(ctx, "after"); err != nil || v != "yes" {
+		t.Errorf("GetSetting after = %q, %v", v, err)
+	}
+	if _, err := s.GetPipeline(ctx, "p2"); err != nil {
+		t.Errorf("GetPipeline p2: %v", err)
+	}
+	if p, err := s.GetPipeline(ctx, "p"); err != nil || string(p.Declaration) != `{"v":1}` {
+		t.Errorf("GetPipeline p = %+v, %v; want the first declaration", p, err)
+	}
+	if at, err := s.GetActionType(ctx, atKey); err != nil || string(at.Declaration) != `{"v":1}` {
+		t.Errorf("GetActionType = %+v, %v; want the first declaration", at, err)
+	}
+	if k, err := s.GetAccessKey(ctx, "AKID"); err != nil || k.UserName != "u1" {
+		t.Errorf("GetAccessKey = %+v, %v; want the first key", k, err)
+	}
+}
+
+// testPlainWriteDuringTx checks that a write outside InTx never lands
+// between a transaction's read and its write, where the transaction would
+// overwrite it unseen: it waits for the transaction to end.
+func testPlainWriteDuringTx(t *testing.T, s Store) {
+	ctx := txContext(t)
+	plain := make(chan error, 1)
+	err := s.InTx(ctx, func(q Queries) error {
+		if _, err := q.GetSetting(ctx, "x"); !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("GetSetting in tx: got %v, want ErrNotFound", err)
+		}
+		go func() { plain <- s.PutSetting(ctx, "x", "plain") }()
+		// Time for the plain write to commit, were nothing holding it back.
+		time.Sleep(200 * time.Millisecond)
+		return q.PutSetting(ctx, "x", "tx")
+	})
+	must(t, "InTx", err)
+	must(t, "plain PutSetting", <-plain)
+	if v, err := s.GetSetting(ctx, "x"); err != nil || v != "plain" {
+		t.Errorf("GetSetting = %q, %v; want %q, written after the transaction", v, err, "plain")
+	}
+}
+
+// testInTxWaitEndsWithContext checks that writes waiting for another
+// transaction give up when their context ends, and leave the Store usable.
+func testInTxWaitEndsWithContext(t *testing.T, s Store) {
+	ctx := txContext(t)
+	holding, release := make(chan struct{}), make(chan struct{})
+	held := make(chan error, 1)
+	go func() {
+		held <- s.InTx(ctx, func(q Queries) error {
+			if err := q.PutSetting(ctx, "held", "1"); err != nil {
+				return err
+			}
+			close(holding)
+			<-release
+			return nil
+		})
+	}()
+	select {
+	case <-holding:
+	case err := <-held:
+		t.Fatalf("holding InTx: %v", err)
+	}
+
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	err := s.InTx(short, func(q Queries) error { return q.PutSetting(short, "waiter", "1") })
+	wantErr(t, "waiting InTx", err, context.DeadlineExceeded)
+	err = s.PutSetting(short, "waiter", "1")
+	wantErr(t, "waiting PutSetting", err, context.DeadlineExceeded)
+
+	close(release)
+	must(t, "holding InTx", <-held)
+	must(t, "PutSetting after", s.PutSetting(ctx, "after", "1"))
+	if _, err := s.GetSetting(ctx, "waiter"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("GetSetting waiter: got %v, want ErrNotFound", err)
+	}
+}
+
 // testConcurrentIncrements proves InTx serialises read-modify-write: no
 // increment is lost while readers run alongside.
 func testConcurrentIncrements(t *testing.T, s Store) {
@@ -590,35 +702,46 @@ func appliedMigrations(t *testing.T, s Store) map[int64]int64 {
 	return m
 }
 
-func sqliteMigrationCount(t *testing.T) int {
+// migrationCount is how many migrations d has.
+func migrationCount(t *testing.T, d dialect) int {
 	t.Helper()
-	ms, err := loadMigrations(migrationFiles, "migrations/sqlite")
+	ms, err := loadMigrations(migrationFiles, "migrations/"+d.String())
 	must(t, "loadMigrations", err)
 	return len(ms)
 }
 
 func TestSQLiteReopen(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "slipway.db")
+	// A plain path works too.
+	testReopen(t, path, "sqlite://"+path, migrationCount(t, dialectSQLite))
+}
+
+// testReopen opens a fresh database as dsn1, writes, closes it, and opens
+// it again as dsn2: migrations must not run again and the data must be
+// there. want is the number of migrations.
+func testReopen(t *testing.T, dsn1, dsn2 string, want int) {
+	ctx := t.Context()
 	var logs lockedBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 
-	s1, err := Open(ctx, path, logger) // a plain path works too
+	s1, err := Open(ctx, dsn1, logger)
 	must(t, "Open", err)
 	must(t, "CreatePipeline", s1.CreatePipeline(ctx, &Pipeline{Name: "kept", Version: 1, Declaration: []byte(`{}`)}))
 	must(t, "PutSetting", s1.PutSetting(ctx, "k", "v"))
 	first := appliedMigrations(t, s1)
-	if len(first) != sqliteMigrationCount(t) {
-		t.Fatalf("schema_migrations = %v after first Open", first)
+	if len(first) != want {
+		t.Fatalf("schema_migrations = %v after first Open, want %d rows", first, want)
 	}
 	must(t, "Close", s1.Close())
 	if n := strings.Count(logs.String(), appliedMsg); n != len(first) {
 		t.Errorf("first Open logged %d migrations, want %d", n, len(first))
 	}
 
+	logs.mu.Lock()
 	logs.b.Reset()
-	s2 := openTest(t, "sqlite://"+path, logger)
+	logs.mu.Unlock()
+	s2 := openTest(t, dsn2, logger)
 	if strings.Contains(logs.String(), appliedMsg) {
 		t.Errorf("reopen applied migrations again:\n%s", logs.String())
 	}
@@ -655,53 +778,67 @@ func TestSQLiteConcurrentOpen(t *testing.T) {
 	for round := range 5 {
 		t.Run(strconv.Itoa(round), func(t *testing.T) {
 			t.Parallel()
-			path := filepath.Join(t.TempDir(), "slipway.db")
-			var logs lockedBuffer
-			logger := slog.New(slog.NewTextHandler(&logs, nil))
+			testConcurrentOpen(t, "sqlite://"+filepath.Join(t.TempDir(), "slipway.db"), 2, migrationCount(t, dialectSQLite))
+		})
+	}
+}
 
-			const n = 2
-			stores := make([]Store, n)
-			errs := make([]error, n)
-			start := make(chan struct{})
-			var wg sync.WaitGroup
-			for i := range n {
-				wg.Go(func() {
-					<-start
-					stores[i], errs[i] = Open(t.Context(), "sqlite://"+path, logger)
-				})
-			}
-			close(start)
-			wg.Wait()
-			for i, err := range errs {
-				if err != nil {
-					t.Fatalf("Open %d: %v", i, err)
-				}
-				t.Cleanup(func() {
-					if err := stores[i].Close(); err != nil {
-						t.Errorf("Close %d: %v", i, err)
-					}
-				})
-			}
+// testConcurrentOpen opens the fresh database dsn from n Stores at once:
+// every Store must work, and each of the want migrations must be applied
+// exactly once in all.
+func testConcurrentOpen(t *testing.T, dsn string, n, want int) {
+	var logs lockedBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
 
-			ctx := t.Context()
-			for i, s := range stores {
-				must(t, "PutSetting", s.PutSetting(ctx, "from"+strconv.Itoa(i), "yes"))
-			}
-			for _, s := range stores {
-				for i := range n {
-					if v, err := s.GetSetting(ctx, "from"+strconv.Itoa(i)); err != nil || v != "yes" {
-						t.Errorf("GetSetting from%d = %q, %v", i, v, err)
-					}
-				}
-			}
-
-			want := sqliteMigrationCount(t)
-			if got := appliedMigrations(t, stores[0]); len(got) != want {
-				t.Errorf("schema_migrations = %v, want %d rows", got, want)
-			}
-			if got := strings.Count(logs.String(), appliedMsg); got != want {
-				t.Errorf("migrations applied %d times in all, want %d:\n%s", got, want, logs.String())
+	stores := make([]Store, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			stores[i], errs[i] = Open(t.Context(), dsn, logger)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, s := range stores {
+		if s == nil {
+			continue
+		}
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Errorf("Close %d: %v", i, err)
 			}
 		})
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Open %d: %v", i, err)
+		}
+	}
+
+	ctx := t.Context()
+	for i, s := range stores {
+		must(t, "PutSetting", s.PutSetting(ctx, "from"+strconv.Itoa(i), "yes"))
+	}
+	for _, s := range stores {
+		for i := range n {
+			if v, err := s.GetSetting(ctx, "from"+strconv.Itoa(i)); err != nil || v != "yes" {
+				t.Errorf("GetSetting from%d = %q, %v", i, v, err)
+			}
+		}
+	}
+
+	// Each version once (the primary key guarantees that much) and every
+	// version there.
+	var rows, versions int
+	must(t, "count schema_migrations", stores[0].(*sqlStore).readPool.QueryRowContext(ctx,
+		`SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations`).Scan(&rows, &versions))
+	if rows != want || versions != want {
+		t.Errorf("schema_migrations has %d rows, %d versions; want %d of each", rows, versions, want)
+	}
+	if got := strings.Count(logs.String(), appliedMsg); got != want {
+		t.Errorf("migrations applied %d times in all, want %d:\n%s", got, want, logs.String())
 	}
 }
