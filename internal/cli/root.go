@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -63,6 +64,9 @@ On first start it creates an admin access key in <data-dir>/credentials.`,
 			cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 			cfg.Stdout = stdout
 			cfg.Limits = lim
+			if cfg.Engine.ConsoleURL == "" {
+				cfg.Engine.ConsoleURL = "http://" + cfg.Listen
+			}
 			srv, err := server.New(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -78,5 +82,10 @@ On first start it creates an admin access key in <data-dir>/credentials.`,
 	f.StringVar(&logLevel, "log-level", "info", "log level: "+strings.Join([]string{"debug", "info", "warn", "error"}, ", "))
 	f.IntVar(&lim.Pipelines, "max-pipelines", lim.Pipelines, "most pipelines the account may have")
 	f.IntVar(&lim.CustomActionTypes, "max-custom-action-types", lim.CustomActionTypes, "most custom action types the account may have")
+	f.DurationVar(&cfg.Engine.JobTimeout, "job-timeout", time.Hour, "how long an acknowledged job may run without a result")
+	f.DurationVar(&cfg.Engine.DispatchLease, "dispatch-lease", time.Minute, "how long a polled job waits for AcknowledgeJob before it is offered again")
+	f.DurationVar(&cfg.Engine.ApprovalTimeout, "approval-timeout", 7*24*time.Hour, "how long a manual approval waits for an answer")
+	f.DurationVar(&cfg.Engine.SweepInterval, "sweep-interval", time.Second, "how often timers are checked and active executions reconciled")
+	f.StringVar(&cfg.Engine.ConsoleURL, "public-url", "", "the server's public base URL for links in notifications (default http://<listen>)")
 	return cmd
 }

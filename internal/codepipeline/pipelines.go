@@ -10,6 +10,7 @@ import (
 
 	"github.com/slipway-cd/slipway/internal/awsproto"
 	"github.com/slipway-cd/slipway/internal/cpapi"
+	"github.com/slipway-cd/slipway/internal/engine"
 	"github.com/slipway-cd/slipway/internal/pipeline"
 	"github.com/slipway-cd/slipway/internal/store"
 )
@@ -131,6 +132,12 @@ func (s *Service) CreatePipeline(ctx context.Context, in *cpapi.CreatePipelineIn
 		return nil, err
 	}
 	s.logger().Info("pipeline created", "pipeline", decl.Name)
+	// A pipeline starts as soon as it is created.
+	if _, err := s.Engine.StartExecution(ctx, decl.Name, engine.StartParams{
+		TriggerType: cpapi.TriggerTypeCreatePipeline, TriggerDetail: awsproto.CallerFrom(ctx).ARN,
+	}); err != nil {
+		s.logger().Error("start first execution", "pipeline", decl.Name, "err", err)
+	}
 	return &cpapi.CreatePipelineOutput{Pipeline: pipeline.Mask(decl, cat), Tags: in.Tags}, nil
 }
 
@@ -209,6 +216,7 @@ func (s *Service) UpdatePipeline(ctx context.Context, in *cpapi.UpdatePipelineIn
 		return nil, err
 	}
 	s.logger().Info("pipeline updated", "pipeline", decl.Name, "version", *decl.Version)
+	s.Engine.Kick(decl.Name) // executions of the old version are cancelled
 	return &cpapi.UpdatePipelineOutput{Pipeline: pipeline.Mask(decl, cat)}, nil
 }
 
@@ -219,6 +227,9 @@ func (s *Service) DeletePipeline(ctx context.Context, in *cpapi.DeletePipelineIn
 	err := s.inTx(ctx, func(q store.Queries) error {
 		if err := q.DeletePipeline(ctx, in.Name); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("delete pipeline %q: %w", in.Name, err)
+		}
+		if err := q.DeletePipelineRuns(ctx, in.Name); err != nil {
+			return fmt.Errorf("delete runs of pipeline %q: %w", in.Name, err)
 		}
 		return q.DeleteTags(ctx, s.PipelineARN(in.Name))
 	})

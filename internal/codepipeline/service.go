@@ -15,6 +15,7 @@ import (
 
 	"github.com/slipway-cd/slipway/internal/awsproto"
 	"github.com/slipway-cd/slipway/internal/cpapi"
+	"github.com/slipway-cd/slipway/internal/engine"
 	"github.com/slipway-cd/slipway/internal/pipeline"
 	"github.com/slipway-cd/slipway/internal/store"
 )
@@ -39,6 +40,7 @@ func DefaultLimits() Limits {
 // Service serves the CodePipeline API.
 type Service struct {
 	Store     store.Store
+	Engine    *engine.Engine
 	Region    string
 	AccountID string
 	Limits    Limits
@@ -61,6 +63,21 @@ func (s *Service) Register(srv *awsproto.Server) {
 	awsproto.Handle(svc, "CreateCustomActionType", s.CreateCustomActionType)
 	awsproto.Handle(svc, "DeleteCustomActionType", s.DeleteCustomActionType)
 	awsproto.Handle(svc, "GetActionType", s.GetActionType)
+	awsproto.Handle(svc, "StartPipelineExecution", s.StartPipelineExecution)
+	awsproto.Handle(svc, "StopPipelineExecution", s.StopPipelineExecution)
+	awsproto.Handle(svc, "RetryStageExecution", s.RetryStageExecution)
+	awsproto.Handle(svc, "DisableStageTransition", s.DisableStageTransition)
+	awsproto.Handle(svc, "EnableStageTransition", s.EnableStageTransition)
+	awsproto.Handle(svc, "PutApprovalResult", s.PutApprovalResult)
+	awsproto.Handle(svc, "GetPipelineState", s.GetPipelineState)
+	awsproto.Handle(svc, "GetPipelineExecution", s.GetPipelineExecution)
+	awsproto.Handle(svc, "ListPipelineExecutions", s.ListPipelineExecutions)
+	awsproto.Handle(svc, "ListActionExecutions", s.ListActionExecutions)
+	awsproto.Handle(svc, "PollForJobs", s.PollForJobs)
+	awsproto.Handle(svc, "AcknowledgeJob", s.AcknowledgeJob)
+	awsproto.Handle(svc, "GetJobDetails", s.GetJobDetails)
+	awsproto.Handle(svc, "PutJobSuccessResult", s.PutJobSuccessResult)
+	awsproto.Handle(svc, "PutJobFailureResult", s.PutJobFailureResult)
 	srv.Register(svc)
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/slipway-cd/slipway/internal/auth"
 	"github.com/slipway-cd/slipway/internal/awsproto"
 	"github.com/slipway-cd/slipway/internal/codepipeline"
+	"github.com/slipway-cd/slipway/internal/engine"
 	"github.com/slipway-cd/slipway/internal/store"
 )
 
@@ -30,6 +31,7 @@ type Config struct {
 	Database string // store DSN; default the SQLite file <DataDir>/slipway.db
 	Region   string // default us-east-1
 	Limits   codepipeline.Limits
+	Engine   engine.Config
 	Logger   *slog.Logger
 	Stdout   io.Writer // where first-start instructions are printed; default os.Stdout
 }
@@ -74,6 +76,7 @@ type Server struct {
 	store     store.Store
 	handler   http.Handler
 	accountID string
+	engine    *engine.Engine
 }
 
 // Setting keys kept in the store.
@@ -123,7 +126,8 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	}
 
 	api := &awsproto.Server{Logger: s.cfg.Logger, Auth: &auth.Verifier{Keys: keys, Logger: s.cfg.Logger}}
-	cp := &codepipeline.Service{Store: s.store, Region: s.cfg.Region, AccountID: s.accountID, Limits: s.cfg.Limits, Logger: s.cfg.Logger}
+	s.engine = engine.New(s.store, s.cfg.Region, s.accountID, s.cfg.Engine, s.cfg.Logger, nil)
+	cp := &codepipeline.Service{Store: s.store, Engine: s.engine, Region: s.cfg.Region, AccountID: s.accountID, Limits: s.cfg.Limits, Logger: s.cfg.Logger}
 	cp.Register(api)
 
 	mux := http.NewServeMux()
@@ -205,9 +209,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	stopBackground := s.StartBackground()
 	s.cfg.Logger.Info("listening", "addr", ln.Addr().String(), "data_dir", s.cfg.DataDir)
 	select {
 	case err := <-errc:
+		stopBackground()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -215,10 +221,25 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := hs.Shutdown(shutCtx)
+	stopBackground()
 	if cerr := s.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// StartBackground starts the server's background loops (the execution
+// engine); the returned function stops them and waits for them to end.
+func (s *Server) StartBackground() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := s.engine.Run(ctx); err != nil {
+			s.cfg.Logger.Error("engine stopped", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // ListenAndServe listens on the configured address and serves until ctx ends.

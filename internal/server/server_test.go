@@ -45,7 +45,8 @@ func start(t *testing.T, dir string, mutate func(*server.Config)) *bundle {
 		t.Fatalf("server.New: %v", err)
 	}
 	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() { ts.Close(); srv.Close() })
+	stop := srv.StartBackground()
+	t.Cleanup(func() { ts.Close(); stop(); srv.Close() })
 	id, secret, _, err := auth.ReadCredentialsFile(filepath.Join(dir, "credentials"), "default")
 	if err != nil {
 		t.Fatalf("read credentials: %v", err)
@@ -436,4 +437,8 @@ func TestRestartKeepsState(t *testing.T) {
 	if aws.ToString(got.Pipeline.Name) != "Durable" {
 		t.Errorf("got %v", got.Pipeline.Name)
 	}
+}
+
+func staticCreds(id, secret string) aws.CredentialsProvider {
+	return credentials.NewStaticCredentialsProvider(id, secret, "")
 }

@@ -76,6 +76,8 @@ type Page struct {
 // Queries are the operations available both directly on a Store and inside
 // a transaction.
 type Queries interface {
+	RunQueries
+
 	// CreatePipeline inserts version p.Version of a new pipeline; ErrExists
 	// if the name is taken.
 	CreatePipeline(ctx context.Context, p *Pipeline) error

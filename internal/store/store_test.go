@@ -103,6 +103,28 @@ func exercise(t *testing.T, open func(t *testing.T) Store) {
 		t.Parallel()
 		testInTxWaitEndsWithContext(t, open(t))
 	})
+
+	// Runs (runs_test.go).
+	for _, tc := range []struct {
+		name string
+		test func(*testing.T, Store)
+	}{
+		{"Counters", testCounters},
+		{"Executions", testExecutions},
+		{"StageRuns", testStageRuns},
+		{"ActionRuns", testActionRuns},
+		{"Jobs", testJobs},
+		{"Transitions", testTransitions},
+		{"Events", testEvents},
+		{"DeletePipelineRuns", testDeletePipelineRuns},
+		{"RunsInTx", testRunsInTx},
+		{"ConcurrentDispatch", testConcurrentDispatch},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.test(t, open(t))
+		})
+	}
 }
 
 // wantErr fails t unless err wraps target.
