@@ -2,7 +2,8 @@
 # Smoke test with the real AWS CLI: start a Slipway server on a fresh data
 # directory, create the user guide's sample pipeline with
 # `aws codepipeline create-pipeline --cli-input-json`, read it back, check a
-# typed error, and stop the server with SIGTERM.
+# typed error, do the same for a CodeDeploy application, and stop the
+# server with SIGTERM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,7 +52,16 @@ grep -q "(PipelineNameInUseException)" "$work/err" || { cat "$work/err"; fail "m
 if AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=wrong aws codepipeline --endpoint-url "$endpoint" --region us-east-1 list-pipelines 2>"$work/err"; then fail "unknown key accepted"; fi
 grep -q "(UnrecognizedClientException)" "$work/err" || { cat "$work/err"; fail "missing UnrecognizedClientException"; }
 
+# CodeDeploy: an application, read back, and a typed error.
+cdp() { aws deploy --endpoint-url "$endpoint" "$@"; }
+cdp create-application --application-name SmokeApp >"$work/app.json"
+grep -q '"applicationId"' "$work/app.json" || fail "create-application returned no applicationId"
+appname=$(cdp get-application --application-name SmokeApp --query application.applicationName --output text)
+[ "$appname" = SmokeApp ] || fail "get-application returned name '$appname'"
+if cdp get-application --application-name Nope 2>"$work/err"; then fail "get-application of a missing application succeeded"; fi
+grep -q "(ApplicationDoesNotExistException)" "$work/err" || { cat "$work/err"; fail "missing ApplicationDoesNotExistException"; }
+
 kill -TERM "$pid"
 wait "$pid" || fail "server exited with status $? after SIGTERM"
 grep -q "shutting down" "$work/stderr" || fail "server did not log a graceful shutdown"
-echo "awscli-smoke: 8 passed, 0 failed"
+echo "awscli-smoke: 11 passed, 0 failed"

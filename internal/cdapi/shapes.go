@@ -1055,8 +1055,8 @@ func (s *AddTagsToOnPremisesInstancesInput) ValidateAt(path string, v *awsproto.
 	if s.Tags == nil {
 		v.Null(awsproto.Join(path, "tags"))
 	}
-	for i := range s.Tags {
-		(&s.Tags[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "tags"), i), v)
+	for i0 := range s.Tags {
+		(&s.Tags[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "tags"), i0), v)
 	}
 }
 
@@ -1104,8 +1104,8 @@ func (s *AlarmConfiguration) ValidateAt(path string, v *awsproto.Violations) {
 	if s == nil {
 		return
 	}
-	for i := range s.Alarms {
-		(&s.Alarms[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "alarms"), i), v)
+	for i0 := range s.Alarms {
+		(&s.Alarms[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "alarms"), i0), v)
 	}
 }
 
@@ -1171,10 +1171,10 @@ func (s *AutoRollbackConfiguration) ValidateAt(path string, v *awsproto.Violatio
 	if s == nil {
 		return
 	}
-	for i := range s.Events {
-		if s.Events[i] != "" {
-			if !awsproto.OneOf(s.Events[i], AutoRollbackEventValues) {
-				v.Add(awsproto.Index(awsproto.Join(path, "events"), i), s.Events[i], "Member must satisfy enum value set: [DEPLOYMENT_FAILURE, DEPLOYMENT_STOP_ON_ALARM, DEPLOYMENT_STOP_ON_REQUEST]")
+	for i0 := range s.Events {
+		if s.Events[i0] != "" {
+			if !awsproto.OneOf(s.Events[i0], AutoRollbackEventValues) {
+				v.Add(awsproto.Index(awsproto.Join(path, "events"), i0), s.Events[i0], "Member must satisfy enum value set: [DEPLOYMENT_FAILURE, DEPLOYMENT_STOP_ON_ALARM, DEPLOYMENT_STOP_ON_REQUEST]")
 			}
 		}
 	}
@@ -1220,8 +1220,8 @@ func (s *BatchGetApplicationRevisionsInput) ValidateAt(path string, v *awsproto.
 	if s.Revisions == nil {
 		v.Null(awsproto.Join(path, "revisions"))
 	}
-	for i := range s.Revisions {
-		(&s.Revisions[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "revisions"), i), v)
+	for i0 := range s.Revisions {
+		(&s.Revisions[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "revisions"), i0), v)
 	}
 }
 
@@ -1256,10 +1256,10 @@ func (s *BatchGetApplicationsInput) ValidateAt(path string, v *awsproto.Violatio
 	if s.ApplicationNames == nil {
 		v.Null(awsproto.Join(path, "applicationNames"))
 	}
-	for i := range s.ApplicationNames {
-		if s.ApplicationNames[i] != "" {
-			if utf8.RuneCountInString(s.ApplicationNames[i]) > 100 {
-				v.Add(awsproto.Index(awsproto.Join(path, "applicationNames"), i), s.ApplicationNames[i], "Member must have length less than or equal to 100")
+	for i0 := range s.ApplicationNames {
+		if s.ApplicationNames[i0] != "" {
+			if utf8.RuneCountInString(s.ApplicationNames[i0]) > 100 {
+				v.Add(awsproto.Index(awsproto.Join(path, "applicationNames"), i0), s.ApplicationNames[i0], "Member must have length less than or equal to 100")
 			}
 		}
 	}
@@ -1301,10 +1301,10 @@ func (s *BatchGetDeploymentGroupsInput) ValidateAt(path string, v *awsproto.Viol
 	if s.DeploymentGroupNames == nil {
 		v.Null(awsproto.Join(path, "deploymentGroupNames"))
 	}
-	for i := range s.DeploymentGroupNames {
-		if s.DeploymentGroupNames[i] != "" {
-			if utf8.RuneCountInString(s.DeploymentGroupNames[i]) > 100 {
-				v.Add(awsproto.Index(awsproto.Join(path, "deploymentGroupNames"), i), s.DeploymentGroupNames[i], "Member must have length less than or equal to 100")
+	for i0 := range s.DeploymentGroupNames {
+		if s.DeploymentGroupNames[i0] != "" {
+			if utf8.RuneCountInString(s.DeploymentGroupNames[i0]) > 100 {
+				v.Add(awsproto.Index(awsproto.Join(path, "deploymentGroupNames"), i0), s.DeploymentGroupNames[i0], "Member must have length less than or equal to 100")
 			}
 		}
 	}
@@ -1583,8 +1583,8 @@ func (s *CreateApplicationInput) ValidateAt(path string, v *awsproto.Violations)
 			v.Add(awsproto.Join(path, "computePlatform"), s.ComputePlatform, "Member must satisfy enum value set: [Server, Lambda, ECS]")
 		}
 	}
-	for i := range s.Tags {
-		(&s.Tags[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "tags"), i), v)
+	for i0 := range s.Tags {
+		(&s.Tags[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "tags"), i0), v)
 	}
 }
 
@@ -1720,16 +1720,16 @@ func (s *CreateDeploymentGroupInput) ValidateAt(path string, v *awsproto.Violati
 		}
 	}
 	s.DeploymentStyle.ValidateAt(awsproto.Join(path, "deploymentStyle"), v)
-	for i := range s.Ec2TagFilters {
-		(&s.Ec2TagFilters[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "ec2TagFilters"), i), v)
+	for i0 := range s.Ec2TagFilters {
+		(&s.Ec2TagFilters[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "ec2TagFilters"), i0), v)
 	}
 	s.Ec2TagSet.ValidateAt(awsproto.Join(path, "ec2TagSet"), v)
-	for i := range s.EcsServices {
-		(&s.EcsServices[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "ecsServices"), i), v)
+	for i0 := range s.EcsServices {
+		(&s.EcsServices[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "ecsServices"), i0), v)
 	}
 	s.LoadBalancerInfo.ValidateAt(awsproto.Join(path, "loadBalancerInfo"), v)
-	for i := range s.OnPremisesInstanceTagFilters {
-		(&s.OnPremisesInstanceTagFilters[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "onPremisesInstanceTagFilters"), i), v)
+	for i0 := range s.OnPremisesInstanceTagFilters {
+		(&s.OnPremisesInstanceTagFilters[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "onPremisesInstanceTagFilters"), i0), v)
 	}
 	s.OnPremisesTagSet.ValidateAt(awsproto.Join(path, "onPremisesTagSet"), v)
 	if s.OutdatedInstancesStrategy != "" {
@@ -1741,11 +1741,11 @@ func (s *CreateDeploymentGroupInput) ValidateAt(path string, v *awsproto.Violati
 		v.Null(awsproto.Join(path, "serviceRoleArn"))
 	} else {
 	}
-	for i := range s.Tags {
-		(&s.Tags[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "tags"), i), v)
+	for i0 := range s.Tags {
+		(&s.Tags[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "tags"), i0), v)
 	}
-	for i := range s.TriggerConfigurations {
-		(&s.TriggerConfigurations[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "triggerConfigurations"), i), v)
+	for i0 := range s.TriggerConfigurations {
+		(&s.TriggerConfigurations[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "triggerConfigurations"), i0), v)
 	}
 }
 
@@ -2284,9 +2284,9 @@ func (s *EC2TagSet) ValidateAt(path string, v *awsproto.Violations) {
 	if s == nil {
 		return
 	}
-	for i := range s.Ec2TagSetList {
-		for i := range s.Ec2TagSetList[i] {
-			(&s.Ec2TagSetList[i][i]).ValidateAt(awsproto.Index(awsproto.Index(awsproto.Join(path, "ec2TagSetList"), i), i), v)
+	for i0 := range s.Ec2TagSetList {
+		for i1 := range s.Ec2TagSetList[i0] {
+			(&s.Ec2TagSetList[i0][i1]).ValidateAt(awsproto.Index(awsproto.Index(awsproto.Join(path, "ec2TagSetList"), i0), i1), v)
 		}
 	}
 }
@@ -3040,17 +3040,17 @@ func (s *ListDeploymentInstancesInput) ValidateAt(path string, v *awsproto.Viola
 		v.Null(awsproto.Join(path, "deploymentId"))
 	} else {
 	}
-	for i := range s.InstanceStatusFilter {
-		if s.InstanceStatusFilter[i] != "" {
-			if !awsproto.OneOf(s.InstanceStatusFilter[i], InstanceStatusValues) {
-				v.Add(awsproto.Index(awsproto.Join(path, "instanceStatusFilter"), i), s.InstanceStatusFilter[i], "Member must satisfy enum value set: [Pending, InProgress, Succeeded, Failed, Skipped, Unknown, Ready]")
+	for i0 := range s.InstanceStatusFilter {
+		if s.InstanceStatusFilter[i0] != "" {
+			if !awsproto.OneOf(s.InstanceStatusFilter[i0], InstanceStatusValues) {
+				v.Add(awsproto.Index(awsproto.Join(path, "instanceStatusFilter"), i0), s.InstanceStatusFilter[i0], "Member must satisfy enum value set: [Pending, InProgress, Succeeded, Failed, Skipped, Unknown, Ready]")
 			}
 		}
 	}
-	for i := range s.InstanceTypeFilter {
-		if s.InstanceTypeFilter[i] != "" {
-			if !awsproto.OneOf(s.InstanceTypeFilter[i], InstanceTypeValues) {
-				v.Add(awsproto.Index(awsproto.Join(path, "instanceTypeFilter"), i), s.InstanceTypeFilter[i], "Member must satisfy enum value set: [Blue, Green]")
+	for i0 := range s.InstanceTypeFilter {
+		if s.InstanceTypeFilter[i0] != "" {
+			if !awsproto.OneOf(s.InstanceTypeFilter[i0], InstanceTypeValues) {
+				v.Add(awsproto.Index(awsproto.Join(path, "instanceTypeFilter"), i0), s.InstanceTypeFilter[i0], "Member must satisfy enum value set: [Blue, Green]")
 			}
 		}
 	}
@@ -3094,11 +3094,10 @@ func (s *ListDeploymentTargetsInput) ValidateAt(path string, v *awsproto.Violati
 	}
 	if s.NextToken != "" {
 	}
-	for k, e := range s.TargetFilters {
-		_, _ = k, e
-		if k != "" {
-			if !awsproto.OneOf(k, TargetFilterNameValues) {
-				v.Add(awsproto.Key(awsproto.Join(path, "targetFilters"), k), k, "Member must satisfy enum value set: [TargetStatus, ServerInstanceLabel]")
+	for k0 := range s.TargetFilters {
+		if k0 != "" {
+			if !awsproto.OneOf(k0, TargetFilterNameValues) {
+				v.Add(awsproto.Key(awsproto.Join(path, "targetFilters"), k0), k0, "Member must satisfy enum value set: [TargetStatus, ServerInstanceLabel]")
 			}
 		}
 	}
@@ -3153,10 +3152,10 @@ func (s *ListDeploymentsInput) ValidateAt(path string, v *awsproto.Violations) {
 	}
 	if s.ExternalId != "" {
 	}
-	for i := range s.IncludeOnlyStatuses {
-		if s.IncludeOnlyStatuses[i] != "" {
-			if !awsproto.OneOf(s.IncludeOnlyStatuses[i], DeploymentStatusValues) {
-				v.Add(awsproto.Index(awsproto.Join(path, "includeOnlyStatuses"), i), s.IncludeOnlyStatuses[i], "Member must satisfy enum value set: [Created, Queued, InProgress, Baking, Succeeded, Failed, Stopped, Ready]")
+	for i0 := range s.IncludeOnlyStatuses {
+		if s.IncludeOnlyStatuses[i0] != "" {
+			if !awsproto.OneOf(s.IncludeOnlyStatuses[i0], DeploymentStatusValues) {
+				v.Add(awsproto.Index(awsproto.Join(path, "includeOnlyStatuses"), i0), s.IncludeOnlyStatuses[i0], "Member must satisfy enum value set: [Created, Queued, InProgress, Baking, Succeeded, Failed, Stopped, Ready]")
 			}
 		}
 	}
@@ -3231,8 +3230,8 @@ func (s *ListOnPremisesInstancesInput) ValidateAt(path string, v *awsproto.Viola
 			v.Add(awsproto.Join(path, "registrationStatus"), s.RegistrationStatus, "Member must satisfy enum value set: [Registered, Deregistered]")
 		}
 	}
-	for i := range s.TagFilters {
-		(&s.TagFilters[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "tagFilters"), i), v)
+	for i0 := range s.TagFilters {
+		(&s.TagFilters[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "tagFilters"), i0), v)
 	}
 }
 
@@ -3305,14 +3304,14 @@ func (s *LoadBalancerInfo) ValidateAt(path string, v *awsproto.Violations) {
 	if s == nil {
 		return
 	}
-	for i := range s.ElbInfoList {
-		(&s.ElbInfoList[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "elbInfoList"), i), v)
+	for i0 := range s.ElbInfoList {
+		(&s.ElbInfoList[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "elbInfoList"), i0), v)
 	}
-	for i := range s.TargetGroupInfoList {
-		(&s.TargetGroupInfoList[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "targetGroupInfoList"), i), v)
+	for i0 := range s.TargetGroupInfoList {
+		(&s.TargetGroupInfoList[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "targetGroupInfoList"), i0), v)
 	}
-	for i := range s.TargetGroupPairInfoList {
-		(&s.TargetGroupPairInfoList[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "targetGroupPairInfoList"), i), v)
+	for i0 := range s.TargetGroupPairInfoList {
+		(&s.TargetGroupPairInfoList[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "targetGroupPairInfoList"), i0), v)
 	}
 }
 
@@ -3388,9 +3387,9 @@ func (s *OnPremisesTagSet) ValidateAt(path string, v *awsproto.Violations) {
 	if s == nil {
 		return
 	}
-	for i := range s.OnPremisesTagSetList {
-		for i := range s.OnPremisesTagSetList[i] {
-			(&s.OnPremisesTagSetList[i][i]).ValidateAt(awsproto.Index(awsproto.Index(awsproto.Join(path, "onPremisesTagSetList"), i), i), v)
+	for i0 := range s.OnPremisesTagSetList {
+		for i1 := range s.OnPremisesTagSetList[i0] {
+			(&s.OnPremisesTagSetList[i0][i1]).ValidateAt(awsproto.Index(awsproto.Index(awsproto.Join(path, "onPremisesTagSetList"), i0), i1), v)
 		}
 	}
 }
@@ -3563,8 +3562,8 @@ func (s *RemoveTagsFromOnPremisesInstancesInput) ValidateAt(path string, v *awsp
 	if s.Tags == nil {
 		v.Null(awsproto.Join(path, "tags"))
 	}
-	for i := range s.Tags {
-		(&s.Tags[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "tags"), i), v)
+	for i0 := range s.Tags {
+		(&s.Tags[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "tags"), i0), v)
 	}
 }
 
@@ -3809,8 +3808,8 @@ func (s *TagResourceInput) ValidateAt(path string, v *awsproto.Violations) {
 	if s.Tags == nil {
 		v.Null(awsproto.Join(path, "Tags"))
 	}
-	for i := range s.Tags {
-		(&s.Tags[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "Tags"), i), v)
+	for i0 := range s.Tags {
+		(&s.Tags[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "Tags"), i0), v)
 	}
 }
 
@@ -3863,8 +3862,8 @@ func (s *TargetGroupPairInfo) ValidateAt(path string, v *awsproto.Violations) {
 		return
 	}
 	s.ProdTrafficRoute.ValidateAt(awsproto.Join(path, "prodTrafficRoute"), v)
-	for i := range s.TargetGroups {
-		(&s.TargetGroups[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "targetGroups"), i), v)
+	for i0 := range s.TargetGroups {
+		(&s.TargetGroups[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "targetGroups"), i0), v)
 	}
 	s.TestTrafficRoute.ValidateAt(awsproto.Join(path, "testTrafficRoute"), v)
 }
@@ -3892,8 +3891,8 @@ func (s *TargetInstances) ValidateAt(path string, v *awsproto.Violations) {
 		return
 	}
 	s.Ec2TagSet.ValidateAt(awsproto.Join(path, "ec2TagSet"), v)
-	for i := range s.TagFilters {
-		(&s.TagFilters[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "tagFilters"), i), v)
+	for i0 := range s.TagFilters {
+		(&s.TagFilters[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "tagFilters"), i0), v)
 	}
 }
 
@@ -4036,10 +4035,10 @@ func (s *TriggerConfig) ValidateAt(path string, v *awsproto.Violations) {
 	if s == nil {
 		return
 	}
-	for i := range s.TriggerEvents {
-		if s.TriggerEvents[i] != "" {
-			if !awsproto.OneOf(s.TriggerEvents[i], TriggerEventTypeValues) {
-				v.Add(awsproto.Index(awsproto.Join(path, "triggerEvents"), i), s.TriggerEvents[i], "Member must satisfy enum value set: [DeploymentStart, DeploymentSuccess, DeploymentFailure, DeploymentStop, DeploymentRollback, DeploymentReady, InstanceStart, InstanceSuccess, InstanceFailure, InstanceReady]")
+	for i0 := range s.TriggerEvents {
+		if s.TriggerEvents[i0] != "" {
+			if !awsproto.OneOf(s.TriggerEvents[i0], TriggerEventTypeValues) {
+				v.Add(awsproto.Index(awsproto.Join(path, "triggerEvents"), i0), s.TriggerEvents[i0], "Member must satisfy enum value set: [DeploymentStart, DeploymentSuccess, DeploymentFailure, DeploymentStop, DeploymentRollback, DeploymentReady, InstanceStart, InstanceSuccess, InstanceFailure, InstanceReady]")
 			}
 		}
 	}
@@ -4194,12 +4193,12 @@ func (s *UpdateDeploymentGroupInput) ValidateAt(path string, v *awsproto.Violati
 		}
 	}
 	s.DeploymentStyle.ValidateAt(awsproto.Join(path, "deploymentStyle"), v)
-	for i := range s.Ec2TagFilters {
-		(&s.Ec2TagFilters[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "ec2TagFilters"), i), v)
+	for i0 := range s.Ec2TagFilters {
+		(&s.Ec2TagFilters[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "ec2TagFilters"), i0), v)
 	}
 	s.Ec2TagSet.ValidateAt(awsproto.Join(path, "ec2TagSet"), v)
-	for i := range s.EcsServices {
-		(&s.EcsServices[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "ecsServices"), i), v)
+	for i0 := range s.EcsServices {
+		(&s.EcsServices[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "ecsServices"), i0), v)
 	}
 	s.LoadBalancerInfo.ValidateAt(awsproto.Join(path, "loadBalancerInfo"), v)
 	if s.NewDeploymentGroupName != "" {
@@ -4207,8 +4206,8 @@ func (s *UpdateDeploymentGroupInput) ValidateAt(path string, v *awsproto.Violati
 			v.Add(awsproto.Join(path, "newDeploymentGroupName"), s.NewDeploymentGroupName, "Member must have length less than or equal to 100")
 		}
 	}
-	for i := range s.OnPremisesInstanceTagFilters {
-		(&s.OnPremisesInstanceTagFilters[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "onPremisesInstanceTagFilters"), i), v)
+	for i0 := range s.OnPremisesInstanceTagFilters {
+		(&s.OnPremisesInstanceTagFilters[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "onPremisesInstanceTagFilters"), i0), v)
 	}
 	s.OnPremisesTagSet.ValidateAt(awsproto.Join(path, "onPremisesTagSet"), v)
 	if s.OutdatedInstancesStrategy != "" {
@@ -4218,8 +4217,8 @@ func (s *UpdateDeploymentGroupInput) ValidateAt(path string, v *awsproto.Violati
 	}
 	if s.ServiceRoleArn != "" {
 	}
-	for i := range s.TriggerConfigurations {
-		(&s.TriggerConfigurations[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "triggerConfigurations"), i), v)
+	for i0 := range s.TriggerConfigurations {
+		(&s.TriggerConfigurations[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "triggerConfigurations"), i0), v)
 	}
 }
 

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-cd/slipway/internal/codepipeline"
+	"github.com/slipway-cd/slipway/internal/engine"
 	"github.com/slipway-cd/slipway/internal/server"
 )
 
@@ -83,9 +86,41 @@ On first start it creates an admin access key in <data-dir>/credentials.`,
 	f.IntVar(&lim.Pipelines, "max-pipelines", lim.Pipelines, "most pipelines the account may have")
 	f.IntVar(&lim.CustomActionTypes, "max-custom-action-types", lim.CustomActionTypes, "most custom action types the account may have")
 	f.DurationVar(&cfg.Engine.JobTimeout, "job-timeout", time.Hour, "how long an acknowledged job may run without a result")
+	f.Var(&typeTimeouts{m: &cfg.Engine.TypeTimeouts}, "type-job-timeout",
+		"job timeout of one action type, as Category/Owner/Provider/Version=DURATION (e.g. Build/Custom/MyBuild/1=30m); repeatable; overrides --job-timeout for that type")
 	f.DurationVar(&cfg.Engine.DispatchLease, "dispatch-lease", time.Minute, "how long a polled job waits for AcknowledgeJob before it is offered again")
 	f.DurationVar(&cfg.Engine.ApprovalTimeout, "approval-timeout", 7*24*time.Hour, "how long a manual approval waits for an answer")
 	f.DurationVar(&cfg.Engine.SweepInterval, "sweep-interval", time.Second, "how often timers are checked and active executions reconciled")
 	f.StringVar(&cfg.Engine.ConsoleURL, "public-url", "", "the server's public base URL for links in notifications (default http://<listen>)")
 	return cmd
 }
+
+// typeTimeouts is the repeatable --type-job-timeout flag: each value is
+// Category/Owner/Provider/Version=DURATION and sets one entry of
+// engine.Config.TypeTimeouts (a later value for the same type wins).
+type typeTimeouts struct{ m *map[string]time.Duration }
+
+func (f *typeTimeouts) String() string {
+	if f.m == nil || len(*f.m) == 0 {
+		return ""
+	}
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(*f.m)) {
+		out = append(out, k+"="+(*f.m)[k].String())
+	}
+	return strings.Join(out, ",")
+}
+
+func (f *typeTimeouts) Set(s string) error {
+	key, d, err := engine.ParseTypeTimeout(s)
+	if err != nil {
+		return err
+	}
+	if *f.m == nil {
+		*f.m = map[string]time.Duration{}
+	}
+	(*f.m)[key] = d
+	return nil
+}
+
+func (f *typeTimeouts) Type() string { return "type=duration" }

@@ -8,27 +8,38 @@ import (
 	"github.com/slipway-cd/slipway/internal/engine"
 )
 
-// PollForJobs hands queued jobs of an action type to a job worker.
-func (s *Service) PollForJobs(ctx context.Context, in *cpapi.PollForJobsInput) (*cpapi.PollForJobsOutput, error) {
+// actionType looks up the action type a job worker polls for.
+func (s *Service) actionType(ctx context.Context, id *cpapi.ActionTypeId) (*cpapi.ActionType, error) {
 	cat, err := s.catalog(ctx, s.Store)
 	if err != nil {
 		return nil, err
 	}
-	t, ok := cat.Lookup(*in.ActionTypeId)
+	t, ok := cat.Lookup(*id)
 	if !ok {
-		id := in.ActionTypeId
 		return nil, awsproto.Errorf(cpapi.ActionTypeNotFoundException, "action type %s/%s/%s version %s does not exist", id.Category, id.Owner, id.Provider, id.Version)
+	}
+	return t, nil
+}
+
+func maxBatch(n *int32) int {
+	if n == nil {
+		return 1
+	}
+	return int(*n)
+}
+
+// PollForJobs hands queued jobs of an action type to a job worker.
+func (s *Service) PollForJobs(ctx context.Context, in *cpapi.PollForJobsInput) (*cpapi.PollForJobsOutput, error) {
+	t, err := s.actionType(ctx, in.ActionTypeId)
+	if err != nil {
+		return nil, err
 	}
 	for k := range in.QueryParam {
 		if !queryable(t, k) {
 			return nil, awsproto.Errorf(cpapi.ValidationException, "queryParam %q is not a queryable configuration property of this action type", k)
 		}
 	}
-	max := 1
-	if in.MaxBatchSize != nil {
-		max = int(*in.MaxBatchSize)
-	}
-	views, err := s.Engine.PollJobs(ctx, *in.ActionTypeId, max, in.QueryParam)
+	views, err := s.Engine.PollJobs(ctx, *in.ActionTypeId, maxBatch(in.MaxBatchSize), in.QueryParam)
 	if err != nil {
 		return nil, err
 	}

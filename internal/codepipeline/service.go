@@ -78,6 +78,11 @@ func (s *Service) Register(srv *awsproto.Server) {
 	awsproto.Handle(svc, "GetJobDetails", s.GetJobDetails)
 	awsproto.Handle(svc, "PutJobSuccessResult", s.PutJobSuccessResult)
 	awsproto.Handle(svc, "PutJobFailureResult", s.PutJobFailureResult)
+	awsproto.Handle(svc, "PollForThirdPartyJobs", s.PollForThirdPartyJobs)
+	awsproto.Handle(svc, "GetThirdPartyJobDetails", s.GetThirdPartyJobDetails)
+	awsproto.Handle(svc, "AcknowledgeThirdPartyJob", s.AcknowledgeThirdPartyJob)
+	awsproto.Handle(svc, "PutThirdPartyJobSuccessResult", s.PutThirdPartyJobSuccessResult)
+	awsproto.Handle(svc, "PutThirdPartyJobFailureResult", s.PutThirdPartyJobFailureResult)
 	srv.Register(svc)
 }
 

@@ -996,23 +996,22 @@ func (s *ActionDeclaration) ValidateAt(path string, v *awsproto.Violations) {
 	if len(s.Commands) > 50 {
 		v.Add(awsproto.Join(path, "commands"), len(s.Commands), "Member must have length less than or equal to 50")
 	}
-	for i := range s.Commands {
-		if s.Commands[i] != "" {
-			if utf8.RuneCountInString(s.Commands[i]) > 1000 {
-				v.Add(awsproto.Index(awsproto.Join(path, "commands"), i), s.Commands[i], "Member must have length less than or equal to 1000")
+	for i0 := range s.Commands {
+		if s.Commands[i0] != "" {
+			if utf8.RuneCountInString(s.Commands[i0]) > 1000 {
+				v.Add(awsproto.Index(awsproto.Join(path, "commands"), i0), s.Commands[i0], "Member must have length less than or equal to 1000")
 			}
 		}
 	}
-	for k, e := range s.Configuration {
-		_, _ = k, e
-		if k != "" {
-			if utf8.RuneCountInString(k) > 50 {
-				v.Add(awsproto.Key(awsproto.Join(path, "configuration"), k), k, "Member must have length less than or equal to 50")
+	for k0, e0 := range s.Configuration {
+		if k0 != "" {
+			if utf8.RuneCountInString(k0) > 50 {
+				v.Add(awsproto.Key(awsproto.Join(path, "configuration"), k0), k0, "Member must have length less than or equal to 50")
 			}
 		}
-		if e != "" {
-			if utf8.RuneCountInString(e) > 1000 {
-				v.Add(awsproto.Key(awsproto.Join(path, "configuration"), k), e, "Member must have length less than or equal to 1000")
+		if e0 != "" {
+			if utf8.RuneCountInString(e0) > 1000 {
+				v.Add(awsproto.Key(awsproto.Join(path, "configuration"), k0), e0, "Member must have length less than or equal to 1000")
 			}
 		}
 	}
@@ -1022,11 +1021,11 @@ func (s *ActionDeclaration) ValidateAt(path string, v *awsproto.Violations) {
 	if len(s.EnvironmentVariables) > 10 {
 		v.Add(awsproto.Join(path, "environmentVariables"), len(s.EnvironmentVariables), "Member must have length less than or equal to 10")
 	}
-	for i := range s.EnvironmentVariables {
-		(&s.EnvironmentVariables[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "environmentVariables"), i), v)
+	for i0 := range s.EnvironmentVariables {
+		(&s.EnvironmentVariables[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "environmentVariables"), i0), v)
 	}
-	for i := range s.InputArtifacts {
-		(&s.InputArtifacts[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "inputArtifacts"), i), v)
+	for i0 := range s.InputArtifacts {
+		(&s.InputArtifacts[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "inputArtifacts"), i0), v)
 	}
 	if s.Name == "" {
 		v.Null(awsproto.Join(path, "name"))
@@ -1046,8 +1045,8 @@ func (s *ActionDeclaration) ValidateAt(path string, v *awsproto.Violations) {
 			v.Add(awsproto.Join(path, "namespace"), s.Namespace, "Member must satisfy regular expression pattern: [A-Za-z0-9@\\-_]+")
 		}
 	}
-	for i := range s.OutputArtifacts {
-		(&s.OutputArtifacts[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "outputArtifacts"), i), v)
+	for i0 := range s.OutputArtifacts {
+		(&s.OutputArtifacts[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "outputArtifacts"), i0), v)
 	}
 	if s.OutputVariables != nil && len(s.OutputVariables) < 1 {
 		v.Add(awsproto.Join(path, "outputVariables"), len(s.OutputVariables), "Member must have length greater than or equal to 1")
@@ -1055,10 +1054,10 @@ func (s *ActionDeclaration) ValidateAt(path string, v *awsproto.Violations) {
 	if len(s.OutputVariables) > 15 {
 		v.Add(awsproto.Join(path, "outputVariables"), len(s.OutputVariables), "Member must have length less than or equal to 15")
 	}
-	for i := range s.OutputVariables {
-		if s.OutputVariables[i] != "" {
-			if utf8.RuneCountInString(s.OutputVariables[i]) > 128 {
-				v.Add(awsproto.Index(awsproto.Join(path, "outputVariables"), i), s.OutputVariables[i], "Member must have length less than or equal to 128")
+	for i0 := range s.OutputVariables {
+		if s.OutputVariables[i0] != "" {
+			if utf8.RuneCountInString(s.OutputVariables[i0]) > 128 {
+				v.Add(awsproto.Index(awsproto.Join(path, "outputVariables"), i0), s.OutputVariables[i0], "Member must have length less than or equal to 128")
 			}
 		}
 	}
@@ -1386,8 +1385,8 @@ func (s *ActionTypeDeclaration) ValidateAt(path string, v *awsproto.Violations) 
 	if len(s.Properties) > 10 {
 		v.Add(awsproto.Join(path, "properties"), len(s.Properties), "Member must have length less than or equal to 10")
 	}
-	for i := range s.Properties {
-		(&s.Properties[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "properties"), i), v)
+	for i0 := range s.Properties {
+		(&s.Properties[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "properties"), i0), v)
 	}
 	s.Urls.ValidateAt(awsproto.Join(path, "urls"), v)
 }
@@ -1589,10 +1588,10 @@ func (s *ActionTypePermissions) ValidateAt(path string, v *awsproto.Violations) 
 	if len(s.AllowedAccounts) > 1000 {
 		v.Add(awsproto.Join(path, "allowedAccounts"), len(s.AllowedAccounts), "Member must have length less than or equal to 1000")
 	}
-	for i := range s.AllowedAccounts {
-		if s.AllowedAccounts[i] != "" {
-			if !patternAllowedAccount.MatchString(s.AllowedAccounts[i]) {
-				v.Add(awsproto.Index(awsproto.Join(path, "allowedAccounts"), i), s.AllowedAccounts[i], "Member must satisfy regular expression pattern: [0-9]{12}|\\*")
+	for i0 := range s.AllowedAccounts {
+		if s.AllowedAccounts[i0] != "" {
+			if !patternAllowedAccount.MatchString(s.AllowedAccounts[i0]) {
+				v.Add(awsproto.Index(awsproto.Join(path, "allowedAccounts"), i0), s.AllowedAccounts[i0], "Member must satisfy regular expression pattern: [0-9]{12}|\\*")
 			}
 		}
 	}
@@ -1935,8 +1934,8 @@ func (s *BeforeEntryConditions) ValidateAt(path string, v *awsproto.Violations) 
 	if len(s.Conditions) > 1 {
 		v.Add(awsproto.Join(path, "conditions"), len(s.Conditions), "Member must have length less than or equal to 1")
 	}
-	for i := range s.Conditions {
-		(&s.Conditions[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "conditions"), i), v)
+	for i0 := range s.Conditions {
+		(&s.Conditions[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "conditions"), i0), v)
 	}
 }
 
@@ -2007,8 +2006,8 @@ func (s *Condition) ValidateAt(path string, v *awsproto.Violations) {
 	if len(s.Rules) > 5 {
 		v.Add(awsproto.Join(path, "rules"), len(s.Rules), "Member must have length less than or equal to 5")
 	}
-	for i := range s.Rules {
-		(&s.Rules[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "rules"), i), v)
+	for i0 := range s.Rules {
+		(&s.Rules[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "rules"), i0), v)
 	}
 }
 
@@ -2072,8 +2071,8 @@ func (s *CreateCustomActionTypeInput) ValidateAt(path string, v *awsproto.Violat
 	if len(s.ConfigurationProperties) > 10 {
 		v.Add(awsproto.Join(path, "configurationProperties"), len(s.ConfigurationProperties), "Member must have length less than or equal to 10")
 	}
-	for i := range s.ConfigurationProperties {
-		(&s.ConfigurationProperties[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "configurationProperties"), i), v)
+	for i0 := range s.ConfigurationProperties {
+		(&s.ConfigurationProperties[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "configurationProperties"), i0), v)
 	}
 	if s.InputArtifactDetails == nil {
 		v.Null(awsproto.Join(path, "inputArtifactDetails"))
@@ -2094,8 +2093,8 @@ func (s *CreateCustomActionTypeInput) ValidateAt(path string, v *awsproto.Violat
 		}
 	}
 	s.Settings.ValidateAt(awsproto.Join(path, "settings"), v)
-	for i := range s.Tags {
-		(&s.Tags[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "tags"), i), v)
+	for i0 := range s.Tags {
+		(&s.Tags[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "tags"), i0), v)
 	}
 	if s.Version == "" {
 		v.Null(awsproto.Join(path, "version"))
@@ -2141,8 +2140,8 @@ func (s *CreatePipelineInput) ValidateAt(path string, v *awsproto.Violations) {
 		v.Null(awsproto.Join(path, "pipeline"))
 	}
 	s.Pipeline.ValidateAt(awsproto.Join(path, "pipeline"), v)
-	for i := range s.Tags {
-		(&s.Tags[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "tags"), i), v)
+	for i0 := range s.Tags {
+		(&s.Tags[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "tags"), i0), v)
 	}
 }
 
@@ -2693,8 +2692,8 @@ func (s *FailureConditions) ValidateAt(path string, v *awsproto.Violations) {
 	if len(s.Conditions) > 1 {
 		v.Add(awsproto.Join(path, "conditions"), len(s.Conditions), "Member must have length less than or equal to 1")
 	}
-	for i := range s.Conditions {
-		(&s.Conditions[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "conditions"), i), v)
+	for i0 := range s.Conditions {
+		(&s.Conditions[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "conditions"), i0), v)
 	}
 	if s.Result != "" {
 		if !awsproto.OneOf(s.Result, ResultValues) {
@@ -3048,13 +3047,13 @@ func (s *GitBranchFilterCriteria) ValidateAt(path string, v *awsproto.Violations
 	if len(s.Excludes) > 8 {
 		v.Add(awsproto.Join(path, "excludes"), len(s.Excludes), "Member must have length less than or equal to 8")
 	}
-	for i := range s.Excludes {
-		if s.Excludes[i] != "" {
-			if utf8.RuneCountInString(s.Excludes[i]) > 255 {
-				v.Add(awsproto.Index(awsproto.Join(path, "excludes"), i), s.Excludes[i], "Member must have length less than or equal to 255")
+	for i0 := range s.Excludes {
+		if s.Excludes[i0] != "" {
+			if utf8.RuneCountInString(s.Excludes[i0]) > 255 {
+				v.Add(awsproto.Index(awsproto.Join(path, "excludes"), i0), s.Excludes[i0], "Member must have length less than or equal to 255")
 			}
-			if !patternGitBranchNamePattern.MatchString(s.Excludes[i]) {
-				v.Add(awsproto.Index(awsproto.Join(path, "excludes"), i), s.Excludes[i], "Member must satisfy regular expression pattern: .*")
+			if !patternGitBranchNamePattern.MatchString(s.Excludes[i0]) {
+				v.Add(awsproto.Index(awsproto.Join(path, "excludes"), i0), s.Excludes[i0], "Member must satisfy regular expression pattern: .*")
 			}
 		}
 	}
@@ -3064,13 +3063,13 @@ func (s *GitBranchFilterCriteria) ValidateAt(path string, v *awsproto.Violations
 	if len(s.Includes) > 8 {
 		v.Add(awsproto.Join(path, "includes"), len(s.Includes), "Member must have length less than or equal to 8")
 	}
-	for i := range s.Includes {
-		if s.Includes[i] != "" {
-			if utf8.RuneCountInString(s.Includes[i]) > 255 {
-				v.Add(awsproto.Index(awsproto.Join(path, "includes"), i), s.Includes[i], "Member must have length less than or equal to 255")
+	for i0 := range s.Includes {
+		if s.Includes[i0] != "" {
+			if utf8.RuneCountInString(s.Includes[i0]) > 255 {
+				v.Add(awsproto.Index(awsproto.Join(path, "includes"), i0), s.Includes[i0], "Member must have length less than or equal to 255")
 			}
-			if !patternGitBranchNamePattern.MatchString(s.Includes[i]) {
-				v.Add(awsproto.Index(awsproto.Join(path, "includes"), i), s.Includes[i], "Member must satisfy regular expression pattern: .*")
+			if !patternGitBranchNamePattern.MatchString(s.Includes[i0]) {
+				v.Add(awsproto.Index(awsproto.Join(path, "includes"), i0), s.Includes[i0], "Member must satisfy regular expression pattern: .*")
 			}
 		}
 	}
@@ -3104,8 +3103,8 @@ func (s *GitConfiguration) ValidateAt(path string, v *awsproto.Violations) {
 	if len(s.PullRequest) > 3 {
 		v.Add(awsproto.Join(path, "pullRequest"), len(s.PullRequest), "Member must have length less than or equal to 3")
 	}
-	for i := range s.PullRequest {
-		(&s.PullRequest[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "pullRequest"), i), v)
+	for i0 := range s.PullRequest {
+		(&s.PullRequest[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "pullRequest"), i0), v)
 	}
 	if s.Push != nil && len(s.Push) < 1 {
 		v.Add(awsproto.Join(path, "push"), len(s.Push), "Member must have length greater than or equal to 1")
@@ -3113,8 +3112,8 @@ func (s *GitConfiguration) ValidateAt(path string, v *awsproto.Violations) {
 	if len(s.Push) > 3 {
 		v.Add(awsproto.Join(path, "push"), len(s.Push), "Member must have length less than or equal to 3")
 	}
-	for i := range s.Push {
-		(&s.Push[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "push"), i), v)
+	for i0 := range s.Push {
+		(&s.Push[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "push"), i0), v)
 	}
 	if s.SourceActionName == "" {
 		v.Null(awsproto.Join(path, "sourceActionName"))
@@ -3154,13 +3153,13 @@ func (s *GitFilePathFilterCriteria) ValidateAt(path string, v *awsproto.Violatio
 	if len(s.Excludes) > 8 {
 		v.Add(awsproto.Join(path, "excludes"), len(s.Excludes), "Member must have length less than or equal to 8")
 	}
-	for i := range s.Excludes {
-		if s.Excludes[i] != "" {
-			if utf8.RuneCountInString(s.Excludes[i]) > 255 {
-				v.Add(awsproto.Index(awsproto.Join(path, "excludes"), i), s.Excludes[i], "Member must have length less than or equal to 255")
+	for i0 := range s.Excludes {
+		if s.Excludes[i0] != "" {
+			if utf8.RuneCountInString(s.Excludes[i0]) > 255 {
+				v.Add(awsproto.Index(awsproto.Join(path, "excludes"), i0), s.Excludes[i0], "Member must have length less than or equal to 255")
 			}
-			if !patternGitFilePathPattern.MatchString(s.Excludes[i]) {
-				v.Add(awsproto.Index(awsproto.Join(path, "excludes"), i), s.Excludes[i], "Member must satisfy regular expression pattern: .*")
+			if !patternGitFilePathPattern.MatchString(s.Excludes[i0]) {
+				v.Add(awsproto.Index(awsproto.Join(path, "excludes"), i0), s.Excludes[i0], "Member must satisfy regular expression pattern: .*")
 			}
 		}
 	}
@@ -3170,13 +3169,13 @@ func (s *GitFilePathFilterCriteria) ValidateAt(path string, v *awsproto.Violatio
 	if len(s.Includes) > 8 {
 		v.Add(awsproto.Join(path, "includes"), len(s.Includes), "Member must have length less than or equal to 8")
 	}
-	for i := range s.Includes {
-		if s.Includes[i] != "" {
-			if utf8.RuneCountInString(s.Includes[i]) > 255 {
-				v.Add(awsproto.Index(awsproto.Join(path, "includes"), i), s.Includes[i], "Member must have length less than or equal to 255")
+	for i0 := range s.Includes {
+		if s.Includes[i0] != "" {
+			if utf8.RuneCountInString(s.Includes[i0]) > 255 {
+				v.Add(awsproto.Index(awsproto.Join(path, "includes"), i0), s.Includes[i0], "Member must have length less than or equal to 255")
 			}
-			if !patternGitFilePathPattern.MatchString(s.Includes[i]) {
-				v.Add(awsproto.Index(awsproto.Join(path, "includes"), i), s.Includes[i], "Member must satisfy regular expression pattern: .*")
+			if !patternGitFilePathPattern.MatchString(s.Includes[i0]) {
+				v.Add(awsproto.Index(awsproto.Join(path, "includes"), i0), s.Includes[i0], "Member must satisfy regular expression pattern: .*")
 			}
 		}
 	}
@@ -3211,10 +3210,10 @@ func (s *GitPullRequestFilter) ValidateAt(path string, v *awsproto.Violations) {
 	if len(s.Events) > 3 {
 		v.Add(awsproto.Join(path, "events"), len(s.Events), "Member must have length less than or equal to 3")
 	}
-	for i := range s.Events {
-		if s.Events[i] != "" {
-			if !awsproto.OneOf(s.Events[i], GitPullRequestEventTypeValues) {
-				v.Add(awsproto.Index(awsproto.Join(path, "events"), i), s.Events[i], "Member must satisfy enum value set: [OPEN, UPDATED, CLOSED]")
+	for i0 := range s.Events {
+		if s.Events[i0] != "" {
+			if !awsproto.OneOf(s.Events[i0], GitPullRequestEventTypeValues) {
+				v.Add(awsproto.Index(awsproto.Join(path, "events"), i0), s.Events[i0], "Member must satisfy enum value set: [OPEN, UPDATED, CLOSED]")
 			}
 		}
 	}
@@ -3274,10 +3273,10 @@ func (s *GitTagFilterCriteria) ValidateAt(path string, v *awsproto.Violations) {
 	if len(s.Excludes) > 8 {
 		v.Add(awsproto.Join(path, "excludes"), len(s.Excludes), "Member must have length less than or equal to 8")
 	}
-	for i := range s.Excludes {
-		if s.Excludes[i] != "" {
-			if utf8.RuneCountInString(s.Excludes[i]) > 255 {
-				v.Add(awsproto.Index(awsproto.Join(path, "excludes"), i), s.Excludes[i], "Member must have length less than or equal to 255")
+	for i0 := range s.Excludes {
+		if s.Excludes[i0] != "" {
+			if utf8.RuneCountInString(s.Excludes[i0]) > 255 {
+				v.Add(awsproto.Index(awsproto.Join(path, "excludes"), i0), s.Excludes[i0], "Member must have length less than or equal to 255")
 			}
 		}
 	}
@@ -3287,10 +3286,10 @@ func (s *GitTagFilterCriteria) ValidateAt(path string, v *awsproto.Violations) {
 	if len(s.Includes) > 8 {
 		v.Add(awsproto.Join(path, "includes"), len(s.Includes), "Member must have length less than or equal to 8")
 	}
-	for i := range s.Includes {
-		if s.Includes[i] != "" {
-			if utf8.RuneCountInString(s.Includes[i]) > 255 {
-				v.Add(awsproto.Index(awsproto.Join(path, "includes"), i), s.Includes[i], "Member must have length less than or equal to 255")
+	for i0 := range s.Includes {
+		if s.Includes[i0] != "" {
+			if utf8.RuneCountInString(s.Includes[i0]) > 255 {
+				v.Add(awsproto.Index(awsproto.Join(path, "includes"), i0), s.Includes[i0], "Member must have length less than or equal to 255")
 			}
 		}
 	}
@@ -3394,10 +3393,10 @@ func (s *JobWorkerExecutorConfiguration) ValidateAt(path string, v *awsproto.Vio
 	if len(s.PollingAccounts) > 1000 {
 		v.Add(awsproto.Join(path, "pollingAccounts"), len(s.PollingAccounts), "Member must have length less than or equal to 1000")
 	}
-	for i := range s.PollingAccounts {
-		if s.PollingAccounts[i] != "" {
-			if !patternAccountId.MatchString(s.PollingAccounts[i]) {
-				v.Add(awsproto.Index(awsproto.Join(path, "pollingAccounts"), i), s.PollingAccounts[i], "Member must satisfy regular expression pattern: [0-9]{12}")
+	for i0 := range s.PollingAccounts {
+		if s.PollingAccounts[i0] != "" {
+			if !patternAccountId.MatchString(s.PollingAccounts[i0]) {
+				v.Add(awsproto.Index(awsproto.Join(path, "pollingAccounts"), i0), s.PollingAccounts[i0], "Member must satisfy regular expression pattern: [0-9]{12}")
 			}
 		}
 	}
@@ -3407,10 +3406,10 @@ func (s *JobWorkerExecutorConfiguration) ValidateAt(path string, v *awsproto.Vio
 	if len(s.PollingServicePrincipals) > 10 {
 		v.Add(awsproto.Join(path, "pollingServicePrincipals"), len(s.PollingServicePrincipals), "Member must have length less than or equal to 10")
 	}
-	for i := range s.PollingServicePrincipals {
-		if s.PollingServicePrincipals[i] != "" {
-			if utf8.RuneCountInString(s.PollingServicePrincipals[i]) > 128 {
-				v.Add(awsproto.Index(awsproto.Join(path, "pollingServicePrincipals"), i), s.PollingServicePrincipals[i], "Member must have length less than or equal to 128")
+	for i0 := range s.PollingServicePrincipals {
+		if s.PollingServicePrincipals[i0] != "" {
+			if utf8.RuneCountInString(s.PollingServicePrincipals[i0]) > 128 {
+				v.Add(awsproto.Index(awsproto.Join(path, "pollingServicePrincipals"), i0), s.PollingServicePrincipals[i0], "Member must have length less than or equal to 128")
 			}
 		}
 	}
@@ -3620,8 +3619,8 @@ func (s *ListDeployActionExecutionTargetsInput) ValidateAt(path string, v *awspr
 		v.Null(awsproto.Join(path, "actionExecutionId"))
 	} else {
 	}
-	for i := range s.Filters {
-		(&s.Filters[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "filters"), i), v)
+	for i0 := range s.Filters {
+		(&s.Filters[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "filters"), i0), v)
 	}
 	if s.MaxResults != nil {
 		if *s.MaxResults < 1 {
@@ -3993,10 +3992,10 @@ func (s *OutputArtifact) ValidateAt(path string, v *awsproto.Violations) {
 	if len(s.Files) > 10 {
 		v.Add(awsproto.Join(path, "files"), len(s.Files), "Member must have length less than or equal to 10")
 	}
-	for i := range s.Files {
-		if s.Files[i] != "" {
-			if utf8.RuneCountInString(s.Files[i]) > 128 {
-				v.Add(awsproto.Index(awsproto.Join(path, "files"), i), s.Files[i], "Member must have length less than or equal to 128")
+	for i0 := range s.Files {
+		if s.Files[i0] != "" {
+			if utf8.RuneCountInString(s.Files[i0]) > 128 {
+				v.Add(awsproto.Index(awsproto.Join(path, "files"), i0), s.Files[i0], "Member must have length less than or equal to 128")
 			}
 		}
 	}
@@ -4123,17 +4122,16 @@ func (s *PipelineDeclaration) ValidateAt(path string, v *awsproto.Violations) {
 		return
 	}
 	s.ArtifactStore.ValidateAt(awsproto.Join(path, "artifactStore"), v)
-	for k, e := range s.ArtifactStores {
-		_, _ = k, e
-		if k != "" {
-			if utf8.RuneCountInString(k) < 4 {
-				v.Add(awsproto.Key(awsproto.Join(path, "artifactStores"), k), k, "Member must have length greater than or equal to 4")
+	for k0, e0 := range s.ArtifactStores {
+		if k0 != "" {
+			if utf8.RuneCountInString(k0) < 4 {
+				v.Add(awsproto.Key(awsproto.Join(path, "artifactStores"), k0), k0, "Member must have length greater than or equal to 4")
 			}
-			if utf8.RuneCountInString(k) > 30 {
-				v.Add(awsproto.Key(awsproto.Join(path, "artifactStores"), k), k, "Member must have length less than or equal to 30")
+			if utf8.RuneCountInString(k0) > 30 {
+				v.Add(awsproto.Key(awsproto.Join(path, "artifactStores"), k0), k0, "Member must have length less than or equal to 30")
 			}
 		}
-		(&e).ValidateAt(awsproto.Key(awsproto.Join(path, "artifactStores"), k), v)
+		(&e0).ValidateAt(awsproto.Key(awsproto.Join(path, "artifactStores"), k0), v)
 	}
 	if s.ExecutionMode != "" {
 		if !awsproto.OneOf(s.ExecutionMode, ExecutionModeValues) {
@@ -4168,20 +4166,20 @@ func (s *PipelineDeclaration) ValidateAt(path string, v *awsproto.Violations) {
 	if s.Stages == nil {
 		v.Null(awsproto.Join(path, "stages"))
 	}
-	for i := range s.Stages {
-		(&s.Stages[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "stages"), i), v)
+	for i0 := range s.Stages {
+		(&s.Stages[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "stages"), i0), v)
 	}
 	if len(s.Triggers) > 50 {
 		v.Add(awsproto.Join(path, "triggers"), len(s.Triggers), "Member must have length less than or equal to 50")
 	}
-	for i := range s.Triggers {
-		(&s.Triggers[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "triggers"), i), v)
+	for i0 := range s.Triggers {
+		(&s.Triggers[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "triggers"), i0), v)
 	}
 	if len(s.Variables) > 50 {
 		v.Add(awsproto.Join(path, "variables"), len(s.Variables), "Member must have length less than or equal to 50")
 	}
-	for i := range s.Variables {
-		(&s.Variables[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "variables"), i), v)
+	for i0 := range s.Variables {
+		(&s.Variables[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "variables"), i0), v)
 	}
 	if s.Version != nil {
 		if *s.Version < 1 {
@@ -4458,19 +4456,18 @@ func (s *PollForJobsInput) ValidateAt(path string, v *awsproto.Violations) {
 	if len(s.QueryParam) > 1 {
 		v.Add(awsproto.Join(path, "queryParam"), len(s.QueryParam), "Member must have length less than or equal to 1")
 	}
-	for k, e := range s.QueryParam {
-		_, _ = k, e
-		if k != "" {
-			if utf8.RuneCountInString(k) > 50 {
-				v.Add(awsproto.Key(awsproto.Join(path, "queryParam"), k), k, "Member must have length less than or equal to 50")
+	for k0, e0 := range s.QueryParam {
+		if k0 != "" {
+			if utf8.RuneCountInString(k0) > 50 {
+				v.Add(awsproto.Key(awsproto.Join(path, "queryParam"), k0), k0, "Member must have length less than or equal to 50")
 			}
 		}
-		if e != "" {
-			if utf8.RuneCountInString(e) > 50 {
-				v.Add(awsproto.Key(awsproto.Join(path, "queryParam"), k), e, "Member must have length less than or equal to 50")
+		if e0 != "" {
+			if utf8.RuneCountInString(e0) > 50 {
+				v.Add(awsproto.Key(awsproto.Join(path, "queryParam"), k0), e0, "Member must have length less than or equal to 50")
 			}
-			if !patternActionConfigurationQueryableValue.MatchString(e) {
-				v.Add(awsproto.Key(awsproto.Join(path, "queryParam"), k), e, "Member must satisfy regular expression pattern: [a-zA-Z0-9_-]+")
+			if !patternActionConfigurationQueryableValue.MatchString(e0) {
+				v.Add(awsproto.Key(awsproto.Join(path, "queryParam"), k0), e0, "Member must satisfy regular expression pattern: [a-zA-Z0-9_-]+")
 			}
 		}
 	}
@@ -4735,11 +4732,10 @@ func (s *PutJobSuccessResultInput) ValidateAt(path string, v *awsproto.Violation
 			v.Add(awsproto.Join(path, "jobId"), s.JobId, "Member must satisfy regular expression pattern: [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 		}
 	}
-	for k, e := range s.OutputVariables {
-		_, _ = k, e
-		if k != "" {
-			if !patternOutputVariablesKey.MatchString(k) {
-				v.Add(awsproto.Key(awsproto.Join(path, "outputVariables"), k), k, "Member must satisfy regular expression pattern: [A-Za-z0-9@\\-_]+")
+	for k0 := range s.OutputVariables {
+		if k0 != "" {
+			if !patternOutputVariablesKey.MatchString(k0) {
+				v.Add(awsproto.Key(awsproto.Join(path, "outputVariables"), k0), k0, "Member must satisfy regular expression pattern: [A-Za-z0-9@\\-_]+")
 			}
 		}
 	}
@@ -4856,8 +4852,8 @@ func (s *PutWebhookInput) ValidateAt(path string, v *awsproto.Violations) {
 	if s == nil {
 		return
 	}
-	for i := range s.Tags {
-		(&s.Tags[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "tags"), i), v)
+	for i0 := range s.Tags {
+		(&s.Tags[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "tags"), i0), v)
 	}
 	if s.Webhook == nil {
 		v.Null(awsproto.Join(path, "webhook"))
@@ -5125,10 +5121,10 @@ func (s *RuleDeclaration) ValidateAt(path string, v *awsproto.Violations) {
 	if len(s.Commands) > 50 {
 		v.Add(awsproto.Join(path, "commands"), len(s.Commands), "Member must have length less than or equal to 50")
 	}
-	for i := range s.Commands {
-		if s.Commands[i] != "" {
-			if utf8.RuneCountInString(s.Commands[i]) > 1000 {
-				v.Add(awsproto.Index(awsproto.Join(path, "commands"), i), s.Commands[i], "Member must have length less than or equal to 1000")
+	for i0 := range s.Commands {
+		if s.Commands[i0] != "" {
+			if utf8.RuneCountInString(s.Commands[i0]) > 1000 {
+				v.Add(awsproto.Index(awsproto.Join(path, "commands"), i0), s.Commands[i0], "Member must have length less than or equal to 1000")
 			}
 		}
 	}
@@ -5138,21 +5134,20 @@ func (s *RuleDeclaration) ValidateAt(path string, v *awsproto.Violations) {
 	if len(s.Configuration) > 200 {
 		v.Add(awsproto.Join(path, "configuration"), len(s.Configuration), "Member must have length less than or equal to 200")
 	}
-	for k, e := range s.Configuration {
-		_, _ = k, e
-		if k != "" {
-			if utf8.RuneCountInString(k) > 50 {
-				v.Add(awsproto.Key(awsproto.Join(path, "configuration"), k), k, "Member must have length less than or equal to 50")
+	for k0, e0 := range s.Configuration {
+		if k0 != "" {
+			if utf8.RuneCountInString(k0) > 50 {
+				v.Add(awsproto.Key(awsproto.Join(path, "configuration"), k0), k0, "Member must have length less than or equal to 50")
 			}
 		}
-		if e != "" {
-			if utf8.RuneCountInString(e) > 10000 {
-				v.Add(awsproto.Key(awsproto.Join(path, "configuration"), k), e, "Member must have length less than or equal to 10000")
+		if e0 != "" {
+			if utf8.RuneCountInString(e0) > 10000 {
+				v.Add(awsproto.Key(awsproto.Join(path, "configuration"), k0), e0, "Member must have length less than or equal to 10000")
 			}
 		}
 	}
-	for i := range s.InputArtifacts {
-		(&s.InputArtifacts[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "inputArtifacts"), i), v)
+	for i0 := range s.InputArtifacts {
+		(&s.InputArtifacts[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "inputArtifacts"), i0), v)
 	}
 	if s.Name == "" {
 		v.Null(awsproto.Join(path, "name"))
@@ -5533,12 +5528,12 @@ func (s *StageDeclaration) ValidateAt(path string, v *awsproto.Violations) {
 	if s.Actions == nil {
 		v.Null(awsproto.Join(path, "actions"))
 	}
-	for i := range s.Actions {
-		(&s.Actions[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "actions"), i), v)
+	for i0 := range s.Actions {
+		(&s.Actions[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "actions"), i0), v)
 	}
 	s.BeforeEntry.ValidateAt(awsproto.Join(path, "beforeEntry"), v)
-	for i := range s.Blockers {
-		(&s.Blockers[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "blockers"), i), v)
+	for i0 := range s.Blockers {
+		(&s.Blockers[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "blockers"), i0), v)
 	}
 	if s.Name == "" {
 		v.Null(awsproto.Join(path, "name"))
@@ -5635,8 +5630,8 @@ func (s *StartPipelineExecutionInput) ValidateAt(path string, v *awsproto.Violat
 	if len(s.SourceRevisions) > 50 {
 		v.Add(awsproto.Join(path, "sourceRevisions"), len(s.SourceRevisions), "Member must have length less than or equal to 50")
 	}
-	for i := range s.SourceRevisions {
-		(&s.SourceRevisions[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "sourceRevisions"), i), v)
+	for i0 := range s.SourceRevisions {
+		(&s.SourceRevisions[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "sourceRevisions"), i0), v)
 	}
 	if s.Variables != nil && len(s.Variables) < 1 {
 		v.Add(awsproto.Join(path, "variables"), len(s.Variables), "Member must have length greater than or equal to 1")
@@ -5644,8 +5639,8 @@ func (s *StartPipelineExecutionInput) ValidateAt(path string, v *awsproto.Violat
 	if len(s.Variables) > 50 {
 		v.Add(awsproto.Join(path, "variables"), len(s.Variables), "Member must have length less than or equal to 50")
 	}
-	for i := range s.Variables {
-		(&s.Variables[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "variables"), i), v)
+	for i0 := range s.Variables {
+		(&s.Variables[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "variables"), i0), v)
 	}
 }
 
@@ -5770,8 +5765,8 @@ func (s *SuccessConditions) ValidateAt(path string, v *awsproto.Violations) {
 	if len(s.Conditions) > 1 {
 		v.Add(awsproto.Join(path, "conditions"), len(s.Conditions), "Member must have length less than or equal to 1")
 	}
-	for i := range s.Conditions {
-		(&s.Conditions[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "conditions"), i), v)
+	for i0 := range s.Conditions {
+		(&s.Conditions[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "conditions"), i0), v)
 	}
 }
 
@@ -5841,8 +5836,8 @@ func (s *TagResourceInput) ValidateAt(path string, v *awsproto.Violations) {
 	if s.Tags == nil {
 		v.Null(awsproto.Join(path, "tags"))
 	}
-	for i := range s.Tags {
-		(&s.Tags[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "tags"), i), v)
+	for i0 := range s.Tags {
+		(&s.Tags[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "tags"), i0), v)
 	}
 }
 
@@ -5957,10 +5952,10 @@ func (s *UntagResourceInput) ValidateAt(path string, v *awsproto.Violations) {
 	if s.TagKeys == nil {
 		v.Null(awsproto.Join(path, "tagKeys"))
 	}
-	for i := range s.TagKeys {
-		if s.TagKeys[i] != "" {
-			if utf8.RuneCountInString(s.TagKeys[i]) > 128 {
-				v.Add(awsproto.Index(awsproto.Join(path, "tagKeys"), i), s.TagKeys[i], "Member must have length less than or equal to 128")
+	for i0 := range s.TagKeys {
+		if s.TagKeys[i0] != "" {
+			if utf8.RuneCountInString(s.TagKeys[i0]) > 128 {
+				v.Add(awsproto.Index(awsproto.Join(path, "tagKeys"), i0), s.TagKeys[i0], "Member must have length less than or equal to 128")
 			}
 		}
 	}
@@ -6101,8 +6096,8 @@ func (s *WebhookDefinition) ValidateAt(path string, v *awsproto.Violations) {
 	if len(s.Filters) > 5 {
 		v.Add(awsproto.Join(path, "filters"), len(s.Filters), "Member must have length less than or equal to 5")
 	}
-	for i := range s.Filters {
-		(&s.Filters[i]).ValidateAt(awsproto.Index(awsproto.Join(path, "filters"), i), v)
+	for i0 := range s.Filters {
+		(&s.Filters[i0]).ValidateAt(awsproto.Index(awsproto.Join(path, "filters"), i0), v)
 	}
 	if s.Name == "" {
 		v.Null(awsproto.Join(path, "name"))

@@ -188,7 +188,7 @@ func (r *run) startAction(c StartAction) error {
 			Created: r.now, Updated: r.now}
 		job.Data = encodeDetail(cpapi.JobData{
 			ActionTypeId:        decl.ActionTypeId,
-			ActionConfiguration: &cpapi.ActionConfiguration{Configuration: resolved},
+			ActionConfiguration: &cpapi.ActionConfiguration{Configuration: withRevision(resolved, decl, xd.SourceRevisions)},
 			PipelineContext: &cpapi.PipelineContext{
 				PipelineName: r.pipe.Name, PipelineArn: r.e.pipelineARN(r.pipe.Name), PipelineExecutionId: x.ID,
 				Stage:  &cpapi.StageContext{Name: c.Stage},
@@ -201,6 +201,7 @@ func (r *run) startAction(c StartAction) error {
 		if err := r.q.CreateJob(r.ctx, job); err != nil {
 			return fmt.Errorf("create job: %w", err)
 		}
+		r.queued = true
 		d.JobID = job.ID
 	}
 	for _, o := range outputs {
@@ -260,4 +261,30 @@ func (e *Engine) endActionRun(ctx context.Context, q store.Queries, now time.Tim
 		}
 	}
 	return e.actionEvent(ctx, q, a, d, eventState(status))
+}
+
+// RevisionKey is the configuration key under which a source action's job
+// carries the revision the execution must use (a commit ID, an object
+// version), when the execution was started for a given revision (a push,
+// or StartPipelineExecution's sourceRevisions). Built-in source executors
+// read it; without it they take the latest revision.
+const RevisionKey = "SlipwaySourceRevision"
+
+// withRevision adds the pinned revision of a source action to its job's
+// configuration.
+func withRevision(config map[string]string, decl *cpapi.ActionDeclaration, overrides []cpapi.SourceRevisionOverride) map[string]string {
+	if decl.ActionTypeId == nil || decl.ActionTypeId.Category != cpapi.ActionCategorySource {
+		return config
+	}
+	for _, o := range overrides {
+		if o.ActionName == decl.Name && o.RevisionValue != "" {
+			out := maps.Clone(config)
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[RevisionKey] = o.RevisionValue
+			return out
+		}
+	}
+	return config
 }

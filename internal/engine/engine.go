@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/slipway-cd/slipway/internal/cpapi"
 	"github.com/slipway-cd/slipway/internal/store"
 )
 
@@ -16,15 +19,26 @@ type Config struct {
 	// JobTimeout is how long an acknowledged job may run without a result
 	// before it is TimedOut and fails its action (default 1 hour).
 	JobTimeout time.Duration
+	// TypeTimeouts overrides JobTimeout for the jobs of some action types,
+	// keyed "Category/Owner/Provider/Version" (see [TypeKey]), e.g.
+	// "Build/Custom/MyBuild/1". Entries that are not positive are ignored.
+	TypeTimeouts map[string]time.Duration
 	// DispatchLease is how long a job handed out by PollForJobs waits for
 	// AcknowledgeJob before it is offered again (default 60 s).
 	DispatchLease time.Duration
 	// ApprovalTimeout is how long a manual approval waits (default 7 days);
 	// an action's timeoutInMinutes overrides it.
 	ApprovalTimeout time.Duration
-	// SweepInterval is how often timers are checked and every pipeline with
-	// active executions is reconciled again (default 1 s).
+	// SweepInterval is how often timers (job leases, approval deadlines)
+	// are checked (default 1 s).
 	SweepInterval time.Duration
+	// ResyncInterval is how often every pipeline with active executions is
+	// reconciled again even without a wake-up (default 30 s; also at start).
+	ResyncInterval time.Duration
+	// HeartbeatLease is how long a heartbeat keeps an acknowledged job
+	// claimed: a worker that stops heartbeating loses the job this long
+	// after its last heartbeat (default 60 s).
+	HeartbeatLease time.Duration
 	// ConsoleURL is the server's public base URL, used in links that
 	// notifications carry (default http://127.0.0.1:7700).
 	ConsoleURL string
@@ -40,12 +54,62 @@ func (c *Config) setDefaults() {
 	if c.ApprovalTimeout <= 0 {
 		c.ApprovalTimeout = 7 * 24 * time.Hour
 	}
+	if c.HeartbeatLease <= 0 {
+		c.HeartbeatLease = time.Minute
+	}
 	if c.ConsoleURL == "" {
 		c.ConsoleURL = "http://127.0.0.1:7700"
 	}
 	if c.SweepInterval <= 0 {
 		c.SweepInterval = time.Second
 	}
+	if c.ResyncInterval <= 0 {
+		c.ResyncInterval = 30 * time.Second
+	}
+	c.TypeTimeouts = maps.Clone(c.TypeTimeouts) // the caller keeps its map
+}
+
+// TypeKey is the key of an action type in [Config.TypeTimeouts]:
+// "Category/Owner/Provider/Version".
+func TypeKey(t store.ActionTypeKey) string {
+	return t.Category + "/" + t.Owner + "/" + t.Provider + "/" + t.Version
+}
+
+// ParseTypeTimeout parses "Category/Owner/Provider/Version=DURATION", the
+// form of one per-action-type job timeout on the command line, into a
+// [Config.TypeTimeouts] key and a positive duration.
+func ParseTypeTimeout(s string) (string, time.Duration, error) {
+	const form = "want Category/Owner/Provider/Version=DURATION, e.g. Build/Custom/MyBuild/1=30m"
+	key, value, ok := strings.Cut(s, "=")
+	if !ok {
+		return "", 0, fmt.Errorf("%q has no '=': %s", s, form)
+	}
+	parts := strings.Split(key, "/")
+	if len(parts) != 4 || slices.Contains(parts, "") {
+		return "", 0, fmt.Errorf("action type %q is not Category/Owner/Provider/Version: %s", key, form)
+	}
+	if !slices.Contains(cpapi.ActionCategoryValues, parts[0]) {
+		return "", 0, fmt.Errorf("action type %q: category %q is not one of %s", key, parts[0], strings.Join(cpapi.ActionCategoryValues, ", "))
+	}
+	if !slices.Contains(cpapi.ActionOwnerValues, parts[1]) {
+		return "", 0, fmt.Errorf("action type %q: owner %q is not one of %s", key, parts[1], strings.Join(cpapi.ActionOwnerValues, ", "))
+	}
+	d, err := time.ParseDuration(value)
+	if err != nil {
+		return "", 0, fmt.Errorf("timeout %q of action type %q is not a duration such as 90s, 30m or 2h", value, key)
+	}
+	if d <= 0 {
+		return "", 0, fmt.Errorf("timeout %q of action type %q must be positive", value, key)
+	}
+	return key, d, nil
+}
+
+// jobTimeout is how long an acknowledged job of type t may run.
+func (c *Config) jobTimeout(t store.ActionTypeKey) time.Duration {
+	if d := c.TypeTimeouts[TypeKey(t)]; d > 0 {
+		return d
+	}
+	return c.JobTimeout
 }
 
 // Engine runs pipeline executions over the store. Operations that change
@@ -59,9 +123,12 @@ type Engine struct {
 	log       *slog.Logger
 	now       func() time.Time
 
-	mu    sync.Mutex
-	dirty map[string]bool
-	wake  chan struct{}
+	mu     sync.Mutex
+	dirty  map[string]bool
+	wake   chan struct{}
+	queued chan struct{}
+
+	lastResync time.Time // only touched by Run's goroutine
 }
 
 // New returns an engine. now may be nil (time.Now).
@@ -74,7 +141,7 @@ func New(st store.Store, region, accountID string, cfg Config, logger *slog.Logg
 		now = time.Now
 	}
 	return &Engine{store: st, region: region, accountID: accountID, cfg: cfg, log: logger, now: now,
-		dirty: map[string]bool{}, wake: make(chan struct{}, 1)}
+		dirty: map[string]bool{}, wake: make(chan struct{}, 1), queued: make(chan struct{}, 1)}
 }
 
 func (e *Engine) clock() time.Time { return e.now().UTC() }
@@ -88,6 +155,17 @@ func (e *Engine) Kick(pipelines ...string) {
 	e.mu.Unlock()
 	select {
 	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// JobsQueued is signalled after jobs were queued, so that in-process
+// workers poll at once instead of waiting for their next poll.
+func (e *Engine) JobsQueued() <-chan struct{} { return e.queued }
+
+func (e *Engine) notifyQueued() {
+	select {
+	case e.queued <- struct{}{}:
 	default:
 	}
 }
@@ -134,43 +212,62 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 }
 
-// sweep expires due jobs and approvals and marks every pipeline with active
-// executions dirty.
+// sweep expires due jobs and approvals and, every ResyncInterval, marks
+// every pipeline with active executions dirty. The timer check reads
+// first and takes the writer only when something is due.
 func (e *Engine) sweep(ctx context.Context) error {
 	now := e.clock()
 	var touched []string
-	err := e.store.InTx(ctx, func(q store.Queries) error {
-		touched = touched[:0]
-		jobs, err := q.ListDueJobs(ctx, now)
-		if err != nil {
-			return fmt.Errorf("list due jobs: %w", err)
-		}
-		for _, j := range jobs {
-			p, err := e.expireJob(ctx, q, j, now)
+	jobs, err := e.store.ListDueJobs(ctx, now)
+	if err != nil {
+		return fmt.Errorf("list due jobs: %w", err)
+	}
+	runs, err := e.store.ListDueActionRuns(ctx, now)
+	if err != nil {
+		return fmt.Errorf("list due action runs: %w", err)
+	}
+	if len(jobs)+len(runs) > 0 {
+		requeued := false
+		err = e.store.InTx(ctx, func(q store.Queries) error {
+			touched, requeued = touched[:0], false
+			jobs, err := q.ListDueJobs(ctx, now)
 			if err != nil {
-				return err
+				return fmt.Errorf("list due jobs: %w", err)
 			}
-			touched = append(touched, p...)
-		}
-		runs, err := q.ListDueActionRuns(ctx, now)
+			for _, j := range jobs {
+				requeued = requeued || j.Status == cpapi.JobStatusDispatched
+				p, err := e.expireJob(ctx, q, j, now)
+				if err != nil {
+					return err
+				}
+				touched = append(touched, p...)
+			}
+			runs, err := q.ListDueActionRuns(ctx, now)
+			if err != nil {
+				return fmt.Errorf("list due action runs: %w", err)
+			}
+			for _, r := range runs {
+				if err := e.expireApproval(ctx, q, r, now); err != nil {
+					return err
+				}
+				touched = append(touched, r.Pipeline)
+			}
+			return nil
+		})
 		if err != nil {
-			return fmt.Errorf("list due action runs: %w", err)
+			return err
 		}
-		for _, r := range runs {
-			if err := e.expireApproval(ctx, q, r, now); err != nil {
-				return err
-			}
-			touched = append(touched, r.Pipeline)
+		if requeued {
+			e.notifyQueued()
 		}
-		active, err := q.ListActivePipelines(ctx)
+	}
+	if now.Sub(e.lastResync) >= e.cfg.ResyncInterval {
+		active, err := e.store.ListActivePipelines(ctx)
 		if err != nil {
 			return fmt.Errorf("list active pipelines: %w", err)
 		}
 		touched = append(touched, active...)
-		return nil
-	})
-	if err != nil {
-		return err
+		e.lastResync = now
 	}
 	e.Kick(touched...)
 	return nil

@@ -66,8 +66,14 @@ func (e *Engine) pipelineEvent(ctx context.Context, q store.Queries, x *store.Ex
 }
 
 func (r *run) stageEvent(s *store.StageRun, state string) error {
-	return r.e.appendEvent(r.ctx, r.q, EventStage, s.Pipeline, s.ExecutionID, map[string]any{
-		"pipeline": s.Pipeline, "execution-id": s.ExecutionID, "stage": s.Stage, "state": state, "version": r.pipe.Version,
+	return r.e.stageEvent(r.ctx, r.q, s, r.pipe.Version, state)
+}
+
+// stageEvent appends a stage event; version is the pipeline version the
+// execution runs.
+func (e *Engine) stageEvent(ctx context.Context, q store.Queries, s *store.StageRun, version int32, state string) error {
+	return e.appendEvent(ctx, q, EventStage, s.Pipeline, s.ExecutionID, map[string]any{
+		"pipeline": s.Pipeline, "execution-id": s.ExecutionID, "stage": s.Stage, "state": state, "version": version,
 	})
 }
 
@@ -79,6 +85,11 @@ func (e *Engine) actionEvent(ctx context.Context, q store.Queries, a *store.Acti
 	if t := d.Input.ActionTypeId; t != nil {
 		detail["type"] = map[string]string{"owner": t.Owner, "category": t.Category, "provider": t.Provider, "version": t.Version}
 	}
+	x, err := q.GetExecution(ctx, a.ExecutionID)
+	if err != nil {
+		return fmt.Errorf("get execution: %w", err)
+	}
+	detail["version"] = x.Version // the pipeline version, as in the other events
 	if d.Output.ExecutionResult != nil && d.Output.ExecutionResult.ErrorDetails != nil {
 		detail["execution-result"] = map[string]string{
 			"external-execution-summary": d.Output.ExecutionResult.ErrorDetails.Message,

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -29,19 +30,70 @@ func jobNotFound(id string) error {
 	return awsproto.Errorf(cpapi.JobNotFoundException, "job %q does not exist", id)
 }
 
+// jobRecord is the JSON kept in store.Job.Data: the JobData a worker
+// receives and, for a job handed out by [Engine.PollThirdPartyJobs], the
+// client ID that poll issued.
+type jobRecord struct {
+	cpapi.JobData
+	// ClientID is the clientId PollForThirdPartyJobs returned with the job
+	// when it last handed it out; "" if the job is not dispatched to a
+	// third-party worker.
+	//
+	// Slipway has no partner registration that would give a partner a
+	// clientId and clientToken pair up front, so the pair is per dispatch:
+	// every PollForThirdPartyJobs that hands a job out records a fresh
+	// random ID (a UUID, the model's ClientId pattern) on the job and
+	// returns it as the job's clientId, and the third-party calls for that
+	// job must present it as their clientToken. A job offered again (its
+	// dispatch lease ran out, or PollForJobs took it) gets a new one or
+	// none, so a worker that lost the job cannot reach it any more.
+	ClientID string `json:"slipwayClientId,omitempty"`
+}
+
 // JobView is a job as the job-worker API returns it.
 type JobView struct {
-	ID    string
-	Nonce string
-	Data  *cpapi.JobData
+	ID       string
+	Nonce    string
+	ClientID string // third-party dispatch only
+	Data     *cpapi.JobData
 }
 
 func jobView(j *store.Job) (*JobView, error) {
-	d, err := decodeDetail[cpapi.JobData](j.Data)
+	rec, err := decodeDetail[jobRecord](j.Data)
 	if err != nil {
 		return nil, err
 	}
-	return &JobView{ID: j.ID, Nonce: j.Nonce, Data: d}, nil
+	return &JobView{ID: j.ID, Nonce: j.Nonce, ClientID: rec.ClientID, Data: &rec.JobData}, nil
+}
+
+// getJob reads a job for an operation of the job-worker API.
+func getJob(ctx context.Context, q store.Queries, id string) (*store.Job, *jobRecord, error) {
+	j, err := q.GetJob(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, jobNotFound(id)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("get job: %w", err)
+	}
+	rec, err := decodeDetail[jobRecord](j.Data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return j, rec, nil
+}
+
+// checkClient verifies the clientToken of a third-party call (nil: a call
+// of the Custom job API, which needs none). A job handed out to a
+// third-party worker is reachable through the third-party calls only.
+func checkClient(j *store.Job, rec *jobRecord, clientToken *string) error {
+	if clientToken == nil {
+		return nil
+	}
+	if rec.ClientID == "" || subtle.ConstantTimeCompare([]byte(rec.ClientID), []byte(*clientToken)) != 1 {
+		return awsproto.Errorf(cpapi.InvalidClientTokenException,
+			"the clientToken does not match job %s; pass the clientId that the PollForThirdPartyJobs call that handed out the job returned with it", j.ID)
+	}
+	return nil
 }
 
 // PollJobs hands up to max queued jobs of an action type to the caller;
@@ -49,6 +101,17 @@ func jobView(j *store.Job) (*JobView, error) {
 // acknowledged within the dispatch lease. queryParam, when set, keeps only
 // jobs whose configuration has those values.
 func (e *Engine) PollJobs(ctx context.Context, t cpapi.ActionTypeId, max int, queryParam map[string]string) ([]*JobView, error) {
+	return e.dispatch(ctx, t, max, queryParam, false)
+}
+
+// PollThirdPartyJobs is PollJobs for a third-party (partner) worker: each
+// job handed out also gets a fresh client ID (see jobRecord), which the
+// worker presents as the clientToken of the other third-party calls.
+func (e *Engine) PollThirdPartyJobs(ctx context.Context, t cpapi.ActionTypeId, max int) ([]*JobView, error) {
+	return e.dispatch(ctx, t, max, nil, true)
+}
+
+func (e *Engine) dispatch(ctx context.Context, t cpapi.ActionTypeId, max int, queryParam map[string]string, thirdParty bool) ([]*JobView, error) {
 	now := e.clock()
 	var out []*JobView
 	err := e.store.InTx(ctx, func(q store.Queries) error {
@@ -74,6 +137,21 @@ func (e *Engine) PollJobs(ctx context.Context, t cpapi.ActionTypeId, max int, qu
 			return fmt.Errorf("dispatch jobs: %w", err)
 		}
 		for _, j := range jobs {
+			rec, err := decodeDetail[jobRecord](j.Data)
+			if err != nil {
+				return err
+			}
+			client := ""
+			if thirdParty {
+				client = newID()
+			}
+			if rec.ClientID != client {
+				rec.ClientID = client
+				j.Data = encodeDetail(rec)
+				if err := q.UpdateJob(ctx, j); err != nil {
+					return fmt.Errorf("update job: %w", err)
+				}
+			}
 			v, err := jobView(j)
 			if err != nil {
 				return err
@@ -88,21 +166,31 @@ func (e *Engine) PollJobs(ctx context.Context, t cpapi.ActionTypeId, max int, qu
 // AcknowledgeJob confirms that the caller, holding the nonce PollJobs gave
 // it, works on the job; it returns the job's status.
 func (e *Engine) AcknowledgeJob(ctx context.Context, id, nonce string) (string, error) {
+	return e.acknowledge(ctx, id, nonce, nil)
+}
+
+// AcknowledgeThirdPartyJob is AcknowledgeJob for a third-party worker,
+// which also presents the job's client ID as clientToken.
+func (e *Engine) AcknowledgeThirdPartyJob(ctx context.Context, id, nonce, clientToken string) (string, error) {
+	return e.acknowledge(ctx, id, nonce, &clientToken)
+}
+
+func (e *Engine) acknowledge(ctx context.Context, id, nonce string, clientToken *string) (string, error) {
 	var status string
 	err := e.store.InTx(ctx, func(q store.Queries) error {
-		j, err := q.GetJob(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return jobNotFound(id)
-		}
+		j, rec, err := getJob(ctx, q, id)
 		if err != nil {
-			return fmt.Errorf("get job: %w", err)
+			return err
 		}
-		if j.Nonce == "" || j.Nonce != nonce {
+		if err := checkClient(j, rec, clientToken); err != nil {
+			return err
+		}
+		if j.Nonce == "" || subtle.ConstantTimeCompare([]byte(j.Nonce), []byte(nonce)) != 1 {
 			return awsproto.Errorf(cpapi.InvalidNonceException, "the nonce does not match job %s's current claim; the job was handed to another worker or offered again", id)
 		}
 		if j.Status == cpapi.JobStatusDispatched {
 			now := e.clock()
-			j.Status, j.LeaseUntil, j.Updated = cpapi.JobStatusInProgress, now.Add(e.cfg.JobTimeout), now
+			j.Status, j.LeaseUntil, j.Updated = cpapi.JobStatusInProgress, now.Add(e.cfg.jobTimeout(j.Type)), now
 			if err := q.UpdateJob(ctx, j); err != nil {
 				return fmt.Errorf("update job: %w", err)
 			}
@@ -126,7 +214,28 @@ func (e *Engine) GetJob(ctx context.Context, id string) (*JobView, error) {
 	if err != nil {
 		return nil, err
 	}
-	v.Nonce = ""
+	v.Nonce, v.ClientID = "", ""
+	return v, nil
+}
+
+// GetThirdPartyJob returns a job of a ThirdParty action type with its
+// data and current nonce, to the holder of its client ID.
+func (e *Engine) GetThirdPartyJob(ctx context.Context, id, clientToken string) (*JobView, error) {
+	j, rec, err := getJob(ctx, e.store, id)
+	if err != nil {
+		return nil, err
+	}
+	if j.Type.Owner != cpapi.ActionOwnerThirdParty {
+		return nil, awsproto.Errorf(cpapi.InvalidJobException, "job %s is a job of a %s action type, not a third-party job; read it with GetJobDetails", id, j.Type.Owner)
+	}
+	if err := checkClient(j, rec, &clientToken); err != nil {
+		return nil, err
+	}
+	v, err := jobView(j)
+	if err != nil {
+		return nil, err
+	}
+	v.ClientID = ""
 	return v, nil
 }
 
@@ -143,14 +252,27 @@ type JobResult struct {
 // CompleteJob records a worker's result: success (possibly with a
 // continuation token, which queues a new job for the same action) or failure.
 func (e *Engine) CompleteJob(ctx context.Context, id string, res JobResult) error {
+	return e.complete(ctx, id, res, nil)
+}
+
+// CompleteThirdPartyJob is CompleteJob for a third-party worker, which
+// also presents the job's client ID as clientToken.
+func (e *Engine) CompleteThirdPartyJob(ctx context.Context, id, clientToken string, res JobResult) error {
+	return e.complete(ctx, id, res, &clientToken)
+}
+
+func (e *Engine) complete(ctx context.Context, id string, res JobResult, clientToken *string) error {
 	var pipeline string
 	err := e.store.InTx(ctx, func(q store.Queries) error {
-		j, err := q.GetJob(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return jobNotFound(id)
-		}
+		j, rec, err := getJob(ctx, q, id)
 		if err != nil {
-			return fmt.Errorf("get job: %w", err)
+			return err
+		}
+		if err := checkClient(j, rec, clientToken); err != nil {
+			return err
+		}
+		if clientToken == nil && rec.ClientID != "" {
+			return awsproto.Errorf(cpapi.InvalidJobStateException, "job %s was handed out by PollForThirdPartyJobs; report its result with PutThirdPartyJobSuccessResult or PutThirdPartyJobFailureResult and its clientToken", id)
 		}
 		if j.Status != cpapi.JobStatusInProgress {
 			return awsproto.Errorf(cpapi.InvalidJobStateException, "job %s is %s; a result can only be reported for an acknowledged (InProgress) job", id, j.Status)
@@ -175,10 +297,7 @@ func (e *Engine) CompleteJob(ctx context.Context, id string, res JobResult) erro
 		if err != nil {
 			return err
 		}
-		jd, err := decodeDetail[cpapi.JobData](j.Data)
-		if err != nil {
-			return err
-		}
+		jd := &rec.JobData // a continuation job starts without a client ID
 		e.recordDetails(d, jd, res, q, ctx)
 		j.Status, j.LeaseUntil, j.Updated = cpapi.JobStatusSucceeded, time.Time{}, now
 		if !res.Success {
@@ -216,6 +335,7 @@ func (e *Engine) CompleteJob(ctx context.Context, id string, res JobResult) erro
 		return err
 	}
 	e.Kick(pipeline)
+	e.notifyQueued() // a continuation may have queued a job
 	return nil
 }
 

@@ -69,6 +69,11 @@ func (e *Engine) StartExecution(ctx context.Context, name string, p StartParams)
 				return fmt.Errorf("find execution by token: %w", err)
 			}
 		}
+		for _, o := range p.SourceRevisions {
+			if !isSourceAction(decl, o.ActionName) {
+				return awsproto.Errorf(cpapi.ValidationException, "sourceRevisions names action %q, which is not a source action of pipeline %q", o.ActionName, name)
+			}
+		}
 		vars, err := resolvePipelineVariables(decl, p.Variables)
 		if err != nil {
 			return err
@@ -153,7 +158,10 @@ func (e *Engine) StopExecution(ctx context.Context, name, execID string, abandon
 			return awsproto.Errorf(cpapi.PipelineExecutionNotStoppableException, "execution %s is %s; only an InProgress execution can be stopped", execID, x.Status)
 		}
 		now := e.clock()
-		d.StopReason, d.Abandon = reason, abandon
+		if reason != "" { // a second stop (to abandon) keeps the first one's reason unless it gives one
+			d.StopReason = reason
+		}
+		d.Abandon = abandon
 		x.Detail, x.Status, x.Updated = encodeDetail(d), execStopping, now
 		if err := q.UpdateExecution(ctx, x); err != nil {
 			return fmt.Errorf("update execution: %w", err)
@@ -168,6 +176,9 @@ func (e *Engine) StopExecution(ctx context.Context, name, execID string, abandon
 					s.Status, s.Updated = stageStopping, now
 					if err := q.PutStageRun(ctx, s); err != nil {
 						return fmt.Errorf("put stage run: %w", err)
+					}
+					if err := e.stageEvent(ctx, q, s, x.Version, "STOPPING"); err != nil {
+						return err
 					}
 				}
 			}
@@ -253,7 +264,10 @@ func (e *Engine) RetryStage(ctx context.Context, name, stage, execID, mode strin
 		if err := q.UpdateExecution(ctx, x); err != nil {
 			return fmt.Errorf("update execution: %w", err)
 		}
-		return e.pipelineEvent(ctx, q, x, "RESUMED")
+		if err := e.pipelineEvent(ctx, q, x, "RESUMED"); err != nil {
+			return err
+		}
+		return e.stageEvent(ctx, q, s, x.Version, "RESUMED")
 	})
 	if err != nil {
 		return err
@@ -275,6 +289,12 @@ func (e *Engine) SetTransition(ctx context.Context, name, stage, typ string, ena
 			return awsproto.Errorf(cpapi.StageNotFoundException, "pipeline %q has no stage %q", name, stage)
 		}
 		target := stage
+		if typ == cpapi.StageTransitionTypeInbound && i == 0 {
+			// Executions start in the first stage: there is no transition
+			// into it (GetPipelineState shows none), and a disabled one
+			// would hold every new execution out of sight.
+			return awsproto.Errorf(cpapi.ValidationException, "stage %q is the first stage of pipeline %q and has no inbound transition", stage, name)
+		}
 		if typ == cpapi.StageTransitionTypeOutbound {
 			if i+1 == len(decl.Stages) {
 				return awsproto.Errorf(cpapi.ValidationException, "stage %q is the last stage of pipeline %q and has no outbound transition", stage, name)
@@ -309,9 +329,9 @@ func (e *Engine) PutApprovalResult(ctx context.Context, name, stage, action, tok
 		if !found {
 			return awsproto.Errorf(cpapi.ActionNotFoundException, "stage %q of pipeline %q has no manual approval action %q", stage, name, action)
 		}
-		runs, err := q.LatestActionRunsByAction(ctx, name)
+		runs, err := approvalRuns(ctx, q, name)
 		if err != nil {
-			return fmt.Errorf("latest action runs: %w", err)
+			return err
 		}
 		for _, a := range runs {
 			if a.Stage != stage || a.Action != action {
@@ -322,7 +342,7 @@ func (e *Engine) PutApprovalResult(ctx context.Context, name, stage, action, tok
 				return err
 			}
 			if d.Token != token {
-				break
+				continue
 			}
 			if a.Status != actionInProgress {
 				return awsproto.Errorf(cpapi.ApprovalAlreadyCompletedException, "approval %q in stage %q was already completed (%s)", action, stage, a.Status)
@@ -344,11 +364,45 @@ func (e *Engine) PutApprovalResult(ctx context.Context, name, stage, action, tok
 	return now, nil
 }
 
+// approvalRuns returns the action runs an approval token may belong to:
+// the latest run of each action of every active execution (in PARALLEL
+// mode several executions may wait at the same approval, each with its own
+// token, while GetPipelineState shows only the newest), then the
+// pipeline's latest run of each action (so that the token of an approval
+// already answered is recognised as completed).
+func approvalRuns(ctx context.Context, q store.Queries, name string) ([]*store.ActionRun, error) {
+	execs, err := q.ListActiveExecutions(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("list active executions: %w", err)
+	}
+	ids := make([]string, 0, len(execs))
+	for _, x := range execs {
+		ids = append(ids, x.ID)
+	}
+	active, err := q.LatestActionRuns(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("latest action runs: %w", err)
+	}
+	latest, err := q.LatestActionRunsByAction(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("latest action runs: %w", err)
+	}
+	return append(active, latest...), nil
+}
+
 // expireJob handles a job whose lease ran out; it returns the pipelines to
 // reconcile.
 func (e *Engine) expireJob(ctx context.Context, q store.Queries, j *store.Job, now time.Time) ([]string, error) {
 	switch j.Status {
 	case cpapi.JobStatusDispatched:
+		rec, err := decodeDetail[jobRecord](j.Data)
+		if err != nil {
+			return nil, err
+		}
+		if rec.ClientID != "" { // the third-party worker that had it loses it
+			rec.ClientID = ""
+			j.Data = encodeDetail(rec)
+		}
 		j.Status, j.Nonce, j.LeaseUntil, j.Updated = cpapi.JobStatusQueued, "", time.Time{}, now
 		if err := q.UpdateJob(ctx, j); err != nil {
 			return nil, fmt.Errorf("requeue job: %w", err)
@@ -364,7 +418,7 @@ func (e *Engine) expireJob(ctx context.Context, q store.Queries, j *store.Job, n
 			return nil, fmt.Errorf("get action run: %w", err)
 		}
 		if a.Status == actionInProgress {
-			msg := fmt.Sprintf("the job timed out: no result was reported within %s of AcknowledgeJob", e.cfg.JobTimeout)
+			msg := fmt.Sprintf("the job timed out: its worker reported no result (and sent no heartbeat) before its lease ended; the job timeout is %s", e.cfg.jobTimeout(j.Type))
 			if err := e.endActionRun(ctx, q, now, a, actionFailed, codeJobFailed, msg); err != nil {
 				return nil, err
 			}
@@ -376,5 +430,19 @@ func (e *Engine) expireJob(ctx context.Context, q store.Queries, j *store.Job, n
 
 // expireApproval fails an approval nobody answered in time.
 func (e *Engine) expireApproval(ctx context.Context, q store.Queries, a *store.ActionRun, now time.Time) error {
-	return e.endActionRun(ctx, q, now, a, actionFailed, codeJobFailed, "the approval expired: nobody approved or rejected it in time")
+	msg := "the approval expired: nobody approved or rejected it in time"
+	if !a.Started.IsZero() && a.Deadline.After(a.Started) {
+		msg = fmt.Sprintf("the approval expired: nobody approved or rejected it within %s", a.Deadline.Sub(a.Started))
+	}
+	return e.endActionRun(ctx, q, now, a, actionFailed, codeJobFailed, msg)
+}
+
+// isSourceAction reports whether the first stage has a source action name.
+func isSourceAction(d *cpapi.PipelineDeclaration, name string) bool {
+	for _, a := range d.Stages[0].Actions {
+		if a.Name == name && a.ActionTypeId != nil && a.ActionTypeId.Category == cpapi.ActionCategorySource {
+			return true
+		}
+	}
+	return false
 }

@@ -26,12 +26,14 @@ type run struct {
 	execs   map[string]*store.Execution
 	stages  map[[2]string]*store.StageRun
 	actions map[[3]string]*store.ActionRun
+	queued  bool // a job was created
 }
 
 // Reconcile plans and applies the next steps of a pipeline's active
 // executions in one transaction.
 func (e *Engine) Reconcile(ctx context.Context, name string) error {
-	return e.store.InTx(ctx, func(q store.Queries) error {
+	queued := false
+	err := e.store.InTx(ctx, func(q store.Queries) error {
 		r, err := e.load(ctx, q, name)
 		if err != nil || r == nil {
 			return err
@@ -39,13 +41,22 @@ func (e *Engine) Reconcile(ctx context.Context, name string) error {
 		if err := r.cancelOutdated(); err != nil {
 			return err
 		}
-		for _, c := range Plan(r.state()) {
+		st, err := r.state()
+		if err != nil {
+			return err
+		}
+		for _, c := range Plan(st) {
 			if err := r.apply(c); err != nil {
 				return err
 			}
 		}
+		queued = r.queued
 		return nil
 	})
+	if err == nil && queued {
+		e.notifyQueued()
+	}
+	return err
 }
 
 // load reads a pipeline's active executions and their runs; nil when there
@@ -121,7 +132,7 @@ func (r *run) catalog() (*pipeline.Catalog, error) {
 }
 
 // state builds the planner's input.
-func (r *run) state() *State {
+func (r *run) state() (*State, error) {
 	st := &State{Pipeline: r.decl, DisabledInbound: map[string]bool{}}
 	for _, x := range r.execs {
 		if x.Status == execInProgress || x.Status == execStopping {
@@ -134,12 +145,14 @@ func (r *run) state() *State {
 	for _, a := range r.actions {
 		st.Actions = append(st.Actions, &ActionRun{ExecutionID: a.ExecutionID, Stage: a.Stage, Action: a.Action, StageAttempt: a.StageAttempt, Status: a.Status})
 	}
-	if ts, err := r.q.ListTransitions(r.ctx, r.pipe.Name); err == nil {
-		for _, t := range ts {
-			st.DisabledInbound[t.Stage] = t.Disabled
-		}
+	ts, err := r.q.ListTransitions(r.ctx, r.pipe.Name)
+	if err != nil {
+		return nil, fmt.Errorf("list transitions: %w", err)
 	}
-	return st
+	for _, t := range ts {
+		st.DisabledInbound[t.Stage] = t.Disabled
+	}
+	return st, nil
 }
 
 // cancelOutdated ends executions that run an older version of the

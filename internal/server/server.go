@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -15,13 +16,21 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
+	"github.com/slipway-cd/slipway/internal/artifact"
 	"github.com/slipway-cd/slipway/internal/auth"
 	"github.com/slipway-cd/slipway/internal/awsproto"
+	"github.com/slipway-cd/slipway/internal/codedeploy"
 	"github.com/slipway-cd/slipway/internal/codepipeline"
 	"github.com/slipway-cd/slipway/internal/engine"
+	"github.com/slipway-cd/slipway/internal/extensions"
+	"github.com/slipway-cd/slipway/internal/githost"
+	"github.com/slipway-cd/slipway/internal/notify"
+	"github.com/slipway-cd/slipway/internal/providers"
 	"github.com/slipway-cd/slipway/internal/store"
+	"github.com/slipway-cd/slipway/internal/worker"
 )
 
 // Config configures a server. Zero values mean the defaults.
@@ -32,8 +41,12 @@ type Config struct {
 	Region   string // default us-east-1
 	Limits   codepipeline.Limits
 	Engine   engine.Config
-	Logger   *slog.Logger
-	Stdout   io.Writer // where first-start instructions are printed; default os.Stdout
+	// Workers is how many jobs of built-in action types the embedded
+	// workers run at once: 0 means 4, negative means no embedded workers.
+	Workers int
+	Notify  notify.Config // the approval notifier's timers
+	Logger  *slog.Logger
+	Stdout  io.Writer // where first-start instructions are printed; default os.Stdout
 }
 
 func (c *Config) setDefaults() {
@@ -62,6 +75,9 @@ func (c *Config) setDefaults() {
 	if c.Limits.Structure == (codepipeline.Limits{}).Structure {
 		c.Limits.Structure = def.Structure
 	}
+	if c.Workers == 0 {
+		c.Workers = 4
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -77,6 +93,9 @@ type Server struct {
 	handler   http.Handler
 	accountID string
 	engine    *engine.Engine
+	notifier  *notify.Notifier
+	artifacts artifact.Store
+	repos     *githost.Host
 }
 
 // Setting keys kept in the store.
@@ -125,16 +144,49 @@ func (s *Server) bootstrap(ctx context.Context) error {
 		}
 	}
 
+	// The notifier delivers approval notifications to the targets the
+	// extension API manages; the engine's store wakes it when an approval
+	// event commits. Its cursor is set before any request can append an
+	// event, so a new installation misses none.
+	s.notifier = notify.New(s.store, sealer, s.cfg.Notify, s.cfg.Logger)
+	if err := s.notifier.Init(ctx); err != nil {
+		return fmt.Errorf("notifier: %w", err)
+	}
+
 	api := &awsproto.Server{Logger: s.cfg.Logger, Auth: &auth.Verifier{Keys: keys, Logger: s.cfg.Logger}}
-	s.engine = engine.New(s.store, s.cfg.Region, s.accountID, s.cfg.Engine, s.cfg.Logger, nil)
+	s.engine = engine.New(notify.WatchApprovals(s.store, s.notifier.Wake), s.cfg.Region, s.accountID, s.cfg.Engine, s.cfg.Logger, nil)
 	cp := &codepipeline.Service{Store: s.store, Engine: s.engine, Region: s.cfg.Region, AccountID: s.accountID, Limits: s.cfg.Limits, Logger: s.cfg.Logger}
 	cp.Register(api)
+	(&codedeploy.Service{Store: s.store, Region: s.cfg.Region, AccountID: s.accountID, Logger: s.cfg.Logger}).Register(api)
+	ext := &extensions.Service{Store: s.store, Sealer: sealer, Logger: s.cfg.Logger}
+	ext.Register(api)
+
+	if s.artifacts, err = artifact.NewFSStore(filepath.Join(s.cfg.DataDir, artifact.FSDirName)); err != nil {
+		return err
+	}
+	s.repos = &githost.Host{Root: filepath.Join(s.cfg.DataDir, "git"), Auth: keyAuth{keys}, OnPush: s.onPush, Logger: s.cfg.Logger}
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /{$}", api)
+	mux.Handle("/git/", s.repos)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	s.handler = mux
 	return nil
+}
+
+// keyAuth checks git's HTTP basic credentials against the access keys.
+type keyAuth struct{ keys *auth.Keys }
+
+// CheckBasic reports whether user is an access key ID and password its secret.
+func (k keyAuth) CheckBasic(ctx context.Context, user, password string) (bool, error) {
+	secret, _, err := k.keys.Lookup(ctx, user)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return subtle.ConstantTimeCompare(secret, []byte(password)) == 1, nil
 }
 
 func (s *Server) ensureAccountID(ctx context.Context) (string, error) {
@@ -229,17 +281,40 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // StartBackground starts the server's background loops (the execution
-// engine); the returned function stops them and waits for them to end.
+// engine and the approval notifier); the returned function stops them and
+// waits for them to end.
 func (s *Server) StartBackground() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	var wg sync.WaitGroup
+	wg.Go(func() {
 		if err := s.engine.Run(ctx); err != nil {
 			s.cfg.Logger.Error("engine stopped", "err", err)
 		}
-	}()
-	return func() { cancel(); <-done }
+	})
+	wg.Go(func() {
+		if err := s.notifier.Run(ctx); err != nil {
+			s.cfg.Logger.Error("notifier stopped", "err", err)
+		}
+	})
+	if s.cfg.Workers > 0 {
+		lease := s.cfg.Engine.HeartbeatLease
+		if lease <= 0 {
+			lease = time.Minute
+		}
+		w := &worker.Worker{
+			Source:      &worker.Local{Engine: s.engine, Notify: s.engine.JobsQueued()},
+			Executors:   providers.Builtin(providers.Deps{Artifacts: s.artifacts, Repos: s.repos, Logger: s.cfg.Logger, WorkDir: filepath.Join(s.cfg.DataDir, "work")}),
+			Concurrency: s.cfg.Workers,
+			Heartbeat:   lease / 4,
+			Logger:      s.cfg.Logger,
+		}
+		wg.Go(func() {
+			if err := w.Run(ctx); err != nil {
+				s.cfg.Logger.Error("worker stopped", "err", err)
+			}
+		})
+	}
+	return func() { cancel(); wg.Wait() }
 }
 
 // ListenAndServe listens on the configured address and serves until ctx ends.

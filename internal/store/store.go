@@ -77,6 +77,8 @@ type Page struct {
 // a transaction.
 type Queries interface {
 	RunQueries
+	NotifyQueries
+	DeployQueries
 
 	// CreatePipeline inserts version p.Version of a new pipeline; ErrExists
 	// if the name is taken.

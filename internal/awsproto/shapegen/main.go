@@ -303,8 +303,10 @@ func (g *generator) genMemberCheck(expr, path, sn string, required, ptr bool) {
 			g.p("if len(%s) > %v { v.Add(%s, len(%s), \"Member must have length less than or equal to %v\") }", expr, *s.Max, path, expr, *s.Max)
 		}
 		if g.needsCheck(s.Member.Shape) {
-			g.p("for i := range %s {", expr)
-			g.genMemberCheck(expr+"[i]", "awsproto.Index("+path+", i)", s.Member.Shape, false, false)
+			// Nested lists need their own index variable.
+			idx := fmt.Sprintf("i%d", strings.Count(expr, "["))
+			g.p("for %s := range %s {", idx, expr)
+			g.genMemberCheck(expr+"["+idx+"]", "awsproto.Index("+path+", "+idx+")", s.Member.Shape, false, false)
 			g.p("}")
 		}
 	case "map":
@@ -319,13 +321,20 @@ func (g *generator) genMemberCheck(expr, path, sn string, required, ptr bool) {
 		}
 		kc, vc := g.needsCheck(s.Key.Shape), g.needsCheck(s.Value.Shape)
 		if kc || vc {
-			g.p("for k, e := range %s {", expr)
-			g.p("_, _ = k, e")
+			// The key names the path of both checks; nested maps need
+			// their own variables.
+			n := strings.Count(expr, "[")
+			k, e := fmt.Sprintf("k%d", n), fmt.Sprintf("e%d", n)
+			if vc {
+				g.p("for %s, %s := range %s {", k, e, expr)
+			} else {
+				g.p("for %s := range %s {", k, expr)
+			}
 			if kc {
-				g.genMemberCheck("k", "awsproto.Key("+path+", k)", s.Key.Shape, false, false)
+				g.genMemberCheck(k, "awsproto.Key("+path+", "+k+")", s.Key.Shape, false, false)
 			}
 			if vc {
-				g.genMemberCheck("e", "awsproto.Key("+path+", k)", s.Value.Shape, false, false)
+				g.genMemberCheck(e, "awsproto.Key("+path+", "+k+")", s.Value.Shape, false, false)
 			}
 			g.p("}")
 		}
@@ -355,8 +364,12 @@ func (g *generator) needsCheck(sn string) bool {
 		return (s.Min != nil && *s.Min > 1) || s.Max != nil || (s.Pattern != "" && compiles(s.Pattern)) || len(s.Enum) > 0
 	case "integer", "long", "double", "float":
 		return s.Min != nil || s.Max != nil
-	case "structure", "list", "map":
+	case "structure":
 		return true
+	case "list":
+		return s.Min != nil || s.Max != nil || g.needsCheck(s.Member.Shape)
+	case "map":
+		return s.Min != nil || s.Max != nil || g.needsCheck(s.Key.Shape) || g.needsCheck(s.Value.Shape)
 	}
 	return false
 }

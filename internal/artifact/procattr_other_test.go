@@ -1,0 +1,7 @@
+//go:build !linux
+
+package artifact
+
+import "os/exec"
+
+func setTestProcAttr(*exec.Cmd) {}
