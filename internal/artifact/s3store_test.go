@@ -1,201 +1,48 @@
 package artifact
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"go/build"
 	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/slipway-cd/slipway/internal/artifact/s3test"
 )
 
-// The S3 store's tests run against versitygw, a standalone S3-compatible
-// server, started here on a free loopback port with a temporary directory
-// as its storage. .ci/run installs it.
-const (
-	versityGWEnv     = "SLIPWAY_TEST_VERSITYGW" // path to the binary, when not on PATH
-	versityGWInstall = "go install github.com/versity/versitygw/cmd/versitygw@v1.8.0"
-	testAccessKey    = "SLIPWAYTESTACCESSKEY"
-	testSecretKey    = "slipway-test-secret-key-0123456789abcdef"
-)
-
-// findVersityGW returns the versitygw binary. When there is none it fails
-// t under CI (CI=true: CI must never skip these silently) and skips t
-// otherwise.
-func findVersityGW(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv(versityGWEnv); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath("versitygw"); err == nil {
-		return p
-	}
-	if p := filepath.Join(build.Default.GOPATH, "bin", "versitygw"); build.Default.GOPATH != "" {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("versitygw not found and CI=true: CI must run the S3 store tests (.ci/run installs it with %s)", versityGWInstall)
-	}
-	t.Skipf("S3 store tests skipped: versitygw not found on PATH, in $GOPATH/bin or in $%s; install it with %s", versityGWEnv, versityGWInstall)
-	return ""
-}
-
-// s3Server is a running versitygw.
+// s3Server is a running versitygw with a store on it.
 type s3Server struct {
+	*s3test.Server
 	endpoint string
 	client   *s3.Client
 	store    *S3Store
 }
 
-// startS3Server starts versitygw for t, stopped when t ends.
+const (
+	testAccessKey = s3test.AccessKey
+	testSecretKey = s3test.SecretKey
+)
+
+// startS3Server starts versitygw for t (see package s3test).
 func startS3Server(t *testing.T) *s3Server {
 	t.Helper()
-	bin := findVersityGW(t)
-	dir := t.TempDir()
-	data, versions := filepath.Join(dir, "data"), filepath.Join(dir, "versions")
-	for _, d := range []string{data, versions} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		addr, err := freeLoopbackAddr()
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv, err := runVersityGW(t, bin, addr, data, versions)
-		if err == nil {
-			return srv
-		}
-		lastErr = err // most likely the port was taken meanwhile
-	}
-	t.Fatalf("start versitygw: %v", lastErr)
-	return nil
-}
-
-func freeLoopbackAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-// syncBuffer collects a process's output for error messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.b.Len() > 64<<10 {
-		return len(p), nil
-	}
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func runVersityGW(t *testing.T, bin, addr, data, versions string) (*s3Server, error) {
-	var out syncBuffer
-	cmd := exec.Command(bin,
-		"--access", testAccessKey, "--secret", testSecretKey,
-		"--region", "us-east-1", "--port", addr, "--quiet",
-		"posix", "--versioning-dir", versions, data)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	setTestProcAttr(cmd)
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
-
-	// Ready once it answers HTTP (403 to an unsigned request).
-	endpoint := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			return nil, fmt.Errorf("versitygw exited (%v) before serving:\n%s", err, out.String())
-		default:
-		}
-		resp, err := http.Get(endpoint + "/")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return nil, fmt.Errorf("versitygw not serving on %s after 30s (%v):\n%s", addr, err, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			t.Logf("versitygw output:\n%s", out.String())
-		}
-	})
-
+	srv := s3test.Start(t)
 	store, err := NewS3Store(t.Context(), S3Config{
-		Endpoint: endpoint, Region: "us-east-1",
+		Endpoint: srv.Endpoint, Region: "us-east-1",
 		AccessKeyID: testAccessKey, SecretAccessKey: testSecretKey,
 		SpoolDir: t.TempDir(),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &s3Server{endpoint: endpoint, client: store.Client(), store: store}, nil
+	return &s3Server{Server: srv, endpoint: srv.Endpoint, client: store.Client(), store: store}
 }
 
-// bucket creates a bucket, with versioning enabled if asked.
-func (s *s3Server) bucket(t *testing.T, name string, versioned bool) {
-	t.Helper()
-	ctx := t.Context()
-	if _, err := s.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
-		t.Fatalf("CreateBucket(%s): %v", name, err)
-	}
-	if versioned {
-		_, err := s.client.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
-			Bucket:                  aws.String(name),
-			VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled},
-		})
-		if err != nil {
-			t.Fatalf("PutBucketVersioning(%s): %v", name, err)
-		}
-	}
-}
+func (s *s3Server) bucket(t *testing.T, name string, versioned bool) { s.Bucket(t, name, versioned) }
 
 func TestS3Store(t *testing.T) {
 	t.Parallel()
@@ -214,6 +61,14 @@ func TestS3Store(t *testing.T) {
 		t.Parallel()
 		runConformance(t, storeUnderTest{
 			store: srv.store, bucket: "slipway-plain", missingBucket: "no-such-bucket",
+		})
+	})
+
+	t.Run("Conformance/OneBucket", func(t *testing.T) {
+		t.Parallel()
+		// Every pipeline's bucket as a prefix of the one configured bucket.
+		runConformance(t, storeUnderTest{
+			store: &OneBucket{Store: srv.store, Bucket: "slipway-plain"}, bucket: "codepipeline-us-east-1-123", missingBucket: "no-such-bucket",
 		})
 	})
 
@@ -267,10 +122,12 @@ func TestS3Store(t *testing.T) {
 
 func TestS3StoreUnreachable(t *testing.T) {
 	t.Parallel()
-	addr, err := freeLoopbackAddr() // nothing listens there now
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	s, err := NewS3Store(ctx, S3Config{Endpoint: "http://" + addr, AccessKeyID: "a", SecretAccessKey: "b"})

@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/slipway-cd/slipway/internal/artifact"
 	"github.com/slipway-cd/slipway/internal/codepipeline"
 	"github.com/slipway-cd/slipway/internal/engine"
 	"github.com/slipway-cd/slipway/internal/server"
@@ -50,6 +51,7 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 
 func newServerCommand(stdout, stderr io.Writer) *cobra.Command {
 	var cfg server.Config
+	var s3Endpoint, s3Region string
 	var logLevel string
 	lim := codepipeline.DefaultLimits()
 	cmd := &cobra.Command{
@@ -70,6 +72,10 @@ On first start it creates an admin access key in <data-dir>/credentials.`,
 			if cfg.Engine.ConsoleURL == "" {
 				cfg.Engine.ConsoleURL = "http://" + cfg.Listen
 			}
+			if s3Endpoint != "" {
+				cfg.ArtifactS3 = &artifact.S3Config{Endpoint: s3Endpoint, Region: s3Region,
+					AccessKeyID: os.Getenv("SLIPWAY_S3_ACCESS_KEY_ID"), SecretAccessKey: os.Getenv("SLIPWAY_S3_SECRET_ACCESS_KEY")}
+			}
 			srv, err := server.New(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -82,6 +88,9 @@ On first start it creates an admin access key in <data-dir>/credentials.`,
 	f.StringVar(&cfg.DataDir, "data-dir", "slipway-data", "directory for the database, artifacts and credentials")
 	f.StringVar(&cfg.Database, "database", "", "database DSN (default: SQLite file in --data-dir)")
 	f.StringVar(&cfg.Region, "region", "us-east-1", "region reported in ARNs and expected in request signatures")
+	f.StringVar(&s3Endpoint, "artifact-s3-endpoint", "", "keep artifacts on this S3-compatible server (credentials from SLIPWAY_S3_ACCESS_KEY_ID and SLIPWAY_S3_SECRET_ACCESS_KEY)")
+	f.StringVar(&s3Region, "artifact-s3-region", "us-east-1", "region of the S3-compatible server")
+	f.StringVar(&cfg.ArtifactBucket, "artifact-s3-bucket", "", "the bucket that holds every artifact (must exist)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: "+strings.Join([]string{"debug", "info", "warn", "error"}, ", "))
 	f.IntVar(&lim.Pipelines, "max-pipelines", lim.Pipelines, "most pipelines the account may have")
 	f.IntVar(&lim.CustomActionTypes, "max-custom-action-types", lim.CustomActionTypes, "most custom action types the account may have")

@@ -41,6 +41,10 @@ type Config struct {
 	Region   string // default us-east-1
 	Limits   codepipeline.Limits
 	Engine   engine.Config
+	// ArtifactS3, when set, keeps artifacts in the S3-compatible bucket
+	// ArtifactBucket instead of under <DataDir>/artifacts.
+	ArtifactS3     *artifact.S3Config
+	ArtifactBucket string
 	// Workers is how many jobs of built-in action types the embedded
 	// workers run at once: 0 means 4, negative means no embedded workers.
 	Workers int
@@ -161,7 +165,7 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	ext := &extensions.Service{Store: s.store, Sealer: sealer, Logger: s.cfg.Logger}
 	ext.Register(api)
 
-	if s.artifacts, err = artifact.NewFSStore(filepath.Join(s.cfg.DataDir, artifact.FSDirName)); err != nil {
+	if s.artifacts, err = s.openArtifacts(ctx); err != nil {
 		return err
 	}
 	s.repos = &githost.Host{Root: filepath.Join(s.cfg.DataDir, "git"), Auth: keyAuth{keys}, OnPush: s.onPush, Logger: s.cfg.Logger}
@@ -328,3 +332,30 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 
 // Close closes the store.
 func (s *Server) Close() error { return s.store.Close() }
+
+// openArtifacts opens the artifact store: the filesystem under the data
+// directory, or one bucket of an S3-compatible server in which every
+// pipeline's artifact bucket is a prefix.
+func (s *Server) openArtifacts(ctx context.Context) (artifact.Store, error) {
+	if s.cfg.ArtifactS3 == nil {
+		st, err := artifact.NewFSStore(filepath.Join(s.cfg.DataDir, artifact.FSDirName))
+		if err != nil {
+			return nil, fmt.Errorf("artifact store: %w", err)
+		}
+		return st, nil
+	}
+	if s.cfg.ArtifactBucket == "" {
+		return nil, errors.New("artifact store: an S3 endpoint needs a bucket (--artifact-s3-bucket)")
+	}
+	st, err := artifact.NewS3Store(ctx, *s.cfg.ArtifactS3)
+	if err != nil {
+		return nil, fmt.Errorf("artifact store: %w", err)
+	}
+	if _, err := st.List(ctx, s.cfg.ArtifactBucket, "slipway-check/"); err != nil {
+		return nil, fmt.Errorf("artifact store: bucket %q on %s is not usable: %w", s.cfg.ArtifactBucket, s.cfg.ArtifactS3.Endpoint, err)
+	}
+	return &artifact.OneBucket{Store: st, Bucket: s.cfg.ArtifactBucket}, nil
+}
+
+// Artifacts returns the server's artifact store.
+func (s *Server) Artifacts() artifact.Store { return s.artifacts }
