@@ -40,11 +40,14 @@ var _ awsproto.Authenticator = (*Verifier)(nil)
 //
 // Not supported, and rejected with a clear message: query-string
 // (presigned) authentication, SigV4a, a Date header in place of X-Amz-Date
-// (every SDK sends X-Amz-Date), and session tokens. Slipway issues no
-// temporary credentials, so any X-Amz-Security-Token is invalid.
+// (every SDK sends X-Amz-Date), and session tokens other than those of job
+// keys (JobKeys): with any other key, an X-Amz-Security-Token is invalid.
 type Verifier struct {
 	// Keys resolves access key IDs to secrets and identities.
 	Keys *Keys
+	// JobKeys, when set, resolves job key IDs (JobKeyPrefix) and limits
+	// their requests to their job (see jobkeys.go).
+	JobKeys *JobKeys
 	// Logger receives one Info record per failed authentication, with the
 	// access key ID and the error code only. Nil discards.
 	Logger *slog.Logger
@@ -89,7 +92,14 @@ func (v *Verifier) authenticate(r *http.Request, body []byte, signingName string
 		return a.keyID, awsproto.Caller{}, err
 	}
 
-	secret, caller, err := v.Keys.Lookup(r.Context(), a.keyID)
+	var secret []byte
+	var caller awsproto.Caller
+	var jobKey *store.JobKey
+	if v.isJobKey(a.keyID) {
+		secret, caller, jobKey, err = v.JobKeys.lookup(r.Context(), a.keyID)
+	} else {
+		secret, caller, err = v.Keys.Lookup(r.Context(), a.keyID)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return a.keyID, awsproto.Caller{}, awsproto.Errorf(awsproto.UnrecognizedClientException, "The security token included in the request is invalid.")
 	}
@@ -102,12 +112,20 @@ func (v *Verifier) authenticate(r *http.Request, body []byte, signingName string
 	if err != nil || !hmac.Equal(got, want) {
 		return a.keyID, awsproto.Caller{}, invalid("The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.")
 	}
+	if jobKey != nil {
+		if err := v.JobKeys.authorize(r, body, jobKey, caller); err != nil {
+			return a.keyID, awsproto.Caller{}, err
+		}
+	}
 	return a.keyID, caller, nil
 }
 
+// isJobKey reports whether keyID is resolved by JobKeys.
+func (v *Verifier) isJobKey(keyID string) bool { return v.JobKeys != nil && IsJobKeyID(keyID) }
+
 // checkRequest runs the checks that need no secret.
 func (v *Verifier) checkRequest(r *http.Request, a *authorization, body []byte, signingName string) error {
-	if r.Header.Get("X-Amz-Security-Token") != "" {
+	if r.Header.Get("X-Amz-Security-Token") != "" && !v.isJobKey(a.keyID) {
 		return awsproto.Errorf(awsproto.UnrecognizedClientException, "The security token included in the request is invalid. Slipway issues no session tokens: sign with a Slipway access key and no session token (unset AWS_SESSION_TOKEN).")
 	}
 	amzDate := r.Header.Get("X-Amz-Date")

@@ -46,6 +46,7 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newServerCommand(stdout, stderr))
+	root.AddCommand(newRepoCommand(stdout))
 	return root
 }
 

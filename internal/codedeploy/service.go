@@ -44,6 +44,7 @@ import (
 
 	"github.com/slipway-cd/slipway/internal/awsproto"
 	"github.com/slipway-cd/slipway/internal/cdapi"
+	"github.com/slipway-cd/slipway/internal/deploy"
 	"github.com/slipway-cd/slipway/internal/store"
 )
 
@@ -100,6 +101,9 @@ type Service struct {
 	Limits    Limits
 	Logger    *slog.Logger
 	Now       func() time.Time // defaults to time.Now
+	// Runner runs deployments (package deploy); without it the deployment
+	// operations are not registered.
+	Runner *deploy.Runner
 }
 
 // Register adds the service's operations to srv.
@@ -144,6 +148,9 @@ func (s *Service) Register(srv *awsproto.Server) {
 	awsproto.Handle(svc, "TagResource", s.TagResource)
 	awsproto.Handle(svc, "UntagResource", s.UntagResource)
 	awsproto.Handle(svc, "ListTagsForResource", s.ListTagsForResource)
+	if s.Runner != nil {
+		registerDeployments(s, svc)
+	}
 	srv.Register(svc)
 }
 

@@ -46,6 +46,11 @@ type Service struct {
 	Limits    Limits
 	Logger    *slog.Logger
 	Now       func() time.Time // defaults to time.Now
+	// Sealer seals webhook secret tokens; PublicURL is the base of webhook
+	// URLs (<PublicURL>/webhooks/<name>), "" for the address a request
+	// arrived at (webhooks.go).
+	Sealer    Sealer
+	PublicURL string
 }
 
 // Register adds the service's operations to srv.
@@ -83,6 +88,11 @@ func (s *Service) Register(srv *awsproto.Server) {
 	awsproto.Handle(svc, "AcknowledgeThirdPartyJob", s.AcknowledgeThirdPartyJob)
 	awsproto.Handle(svc, "PutThirdPartyJobSuccessResult", s.PutThirdPartyJobSuccessResult)
 	awsproto.Handle(svc, "PutThirdPartyJobFailureResult", s.PutThirdPartyJobFailureResult)
+	awsproto.Handle(svc, "PutWebhook", s.PutWebhook)
+	awsproto.Handle(svc, "ListWebhooks", s.ListWebhooks)
+	awsproto.Handle(svc, "DeleteWebhook", s.DeleteWebhook)
+	awsproto.Handle(svc, "RegisterWebhookWithThirdParty", s.RegisterWebhookWithThirdParty)
+	awsproto.Handle(svc, "DeregisterWebhookWithThirdParty", s.DeregisterWebhookWithThirdParty)
 	srv.Register(svc)
 }
 

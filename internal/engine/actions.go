@@ -183,12 +183,16 @@ func (r *run) startAction(c StartAction) error {
 		d.NotificationArn = resolved["NotificationArn"]
 		d.EntityURL = resolved["ExternalEntityLink"]
 	} else {
+		jobConfig, err := withCommands(withRevision(resolved, decl, xd.SourceRevisions), decl, vars)
+		if err != nil {
+			return fail(codeConfigurationError, err.Error())
+		}
 		job := &store.Job{ID: newID(), ActionRunID: a.ID, Pipeline: r.pipe.Name, Status: cpapi.JobStatusQueued,
 			Type:    store.ActionTypeKey{Category: decl.ActionTypeId.Category, Owner: decl.ActionTypeId.Owner, Provider: decl.ActionTypeId.Provider, Version: decl.ActionTypeId.Version},
 			Created: r.now, Updated: r.now}
 		job.Data = encodeDetail(cpapi.JobData{
 			ActionTypeId:        decl.ActionTypeId,
-			ActionConfiguration: &cpapi.ActionConfiguration{Configuration: withRevision(resolved, decl, xd.SourceRevisions)},
+			ActionConfiguration: &cpapi.ActionConfiguration{Configuration: jobConfig},
 			PipelineContext: &cpapi.PipelineContext{
 				PipelineName: r.pipe.Name, PipelineArn: r.e.pipelineARN(r.pipe.Name), PipelineExecutionId: x.ID,
 				Stage:  &cpapi.StageContext{Name: c.Stage},

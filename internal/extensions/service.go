@@ -33,6 +33,12 @@ type Service struct {
 	Sealer Sealer // required to store a target with a secret
 	Logger *slog.Logger
 	Now    func() time.Time // defaults to time.Now
+	// Keys and AccountID serve CreateInstanceCredentials.
+	Keys      KeyCreator
+	AccountID string
+	Repos     *Repositories // hosted git repositories; nil fails their operations
+	// Connections serves the connection operations; nil fails them.
+	Connections *Connections
 }
 
 // Register adds the service's operations to srv.
@@ -43,6 +49,28 @@ func (s *Service) Register(srv *awsproto.Server) {
 	awsproto.Handle(svc, "GetNotificationTarget", s.GetNotificationTarget)
 	awsproto.Handle(svc, "ListNotificationTargets", s.ListNotificationTargets)
 	awsproto.Handle(svc, "DeleteNotificationTarget", s.DeleteNotificationTarget)
+	awsproto.Handle(svc, "CreateRepository", s.CreateRepository)
+	awsproto.Handle(svc, "GetRepository", s.GetRepository)
+	awsproto.Handle(svc, "ListRepositories", s.ListRepositories)
+	awsproto.Handle(svc, "DeleteRepository", s.DeleteRepository)
+	awsproto.Handle(svc, "CreateBuildProject", s.CreateBuildProject)
+	awsproto.Handle(svc, "UpdateBuildProject", s.UpdateBuildProject)
+	awsproto.Handle(svc, "GetBuildProject", s.GetBuildProject)
+	awsproto.Handle(svc, "ListBuildProjects", s.ListBuildProjects)
+	awsproto.Handle(svc, "DeleteBuildProject", s.DeleteBuildProject)
+	awsproto.Handle(svc, "PutSecret", s.PutSecret)
+	awsproto.Handle(svc, "DeleteSecret", s.DeleteSecret)
+	awsproto.Handle(svc, "ListSecrets", s.ListSecrets)
+	awsproto.Handle(svc, "GetActionLog", s.GetActionLog)
+	awsproto.Handle(svc, "CreateFunction", s.CreateFunction)
+	awsproto.Handle(svc, "GetFunction", s.GetFunction)
+	awsproto.Handle(svc, "ListFunctions", s.ListFunctions)
+	awsproto.Handle(svc, "DeleteFunction", s.DeleteFunction)
+	awsproto.Handle(svc, "CreateInstanceCredentials", s.CreateInstanceCredentials)
+	awsproto.Handle(svc, "CreateConnection", s.CreateConnection)
+	awsproto.Handle(svc, "GetConnection", s.GetConnection)
+	awsproto.Handle(svc, "ListConnections", s.ListConnections)
+	awsproto.Handle(svc, "DeleteConnection", s.DeleteConnection)
 	srv.Register(svc)
 }
 

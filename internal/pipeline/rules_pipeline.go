@@ -109,9 +109,11 @@ func (v *validator) checkTriggerSource(i int, name string) *awsproto.Error {
 	case !isSourceAction(a):
 		return structureErr("triggers[%d].gitConfiguration.sourceActionName %q names a %s action, not a source action; "+
 			"set it to the name of a CodeStarSourceConnection source action", i, name, a.ActionTypeId.Category)
-	case a.ActionTypeId.Owner != cpapi.ActionOwnerAws || a.ActionTypeId.Provider != providerCodeStar:
+	case a.ActionTypeId.Owner != cpapi.ActionOwnerAws || (a.ActionTypeId.Provider != providerCodeStar && a.ActionTypeId.Provider != "CodeCommit"):
+		// CodeCommit is a Slipway addition: its repositories are hosted
+		// by Slipway, which sees every push.
 		return structureErr("triggers[%d].gitConfiguration.sourceActionName %q names a source action with provider %q; "+
-			"triggers only work with CodeStarSourceConnection source actions", i, name, a.ActionTypeId.Provider)
+			"triggers only work with CodeStarSourceConnection (and Slipway-hosted CodeCommit) source actions", i, name, a.ActionTypeId.Provider)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package providers
 import (
 	"context"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/slipway-cd/slipway/internal/awsproto"
@@ -31,12 +32,12 @@ func (s *CodeCommitSource) Run(ctx context.Context, j *worker.Job) (*worker.Resu
 		return nil, &worker.Failure{Type: cpapi.FailureTypeConfigurationError,
 			Message: "repository " + repo + " does not exist on this Slipway server; create it with `slipway repo create " + repo + "`"}
 	}
-	commit := cfg[engine.RevisionKey]
-	if commit == "" {
-		refs, err := s.Repos.Refs(ctx, repo)
-		if err != nil {
-			return nil, err
-		}
+	refs, err := s.Repos.Refs(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	commit, pinned := cfg[engine.RevisionKey], cfg[engine.RevisionKey] != ""
+	if !pinned {
 		if commit = refs["refs/heads/"+branch]; commit == "" {
 			return nil, &worker.Failure{Type: cpapi.FailureTypeRevisionUnavailable,
 				Message: "branch " + branch + " of repository " + repo + " has no commits; push to it first"}
@@ -45,6 +46,9 @@ func (s *CodeCommitSource) Run(ctx context.Context, j *worker.Job) (*worker.Resu
 	info, err := githost.CommitInfo(ctx, s.Repos.Path(repo), commit)
 	if err != nil {
 		return nil, &worker.Failure{Type: cpapi.FailureTypeRevisionUnavailable, Message: "commit " + commit + " of repository " + repo + ": " + err.Error()}
+	}
+	if pinned {
+		branch = pinnedBranch(refs, branch, info.ID)
 	}
 	bucket, key, err := outputLocation(j, 0)
 	if err != nil {
@@ -65,6 +69,27 @@ func (s *CodeCommitSource) Run(ctx context.Context, j *worker.Job) (*worker.Resu
 			"BranchName": branch, "RepositoryName": repo, "AuthorDisplayName": info.Author,
 		},
 	}, nil
+}
+
+// pinnedBranch is the branch a pinned commit came from, for the BranchName
+// output variable: the configured branch when its head is the commit (or
+// no branch's head is), else the first branch, by name, whose head is the
+// commit (a V2 trigger may start the pipeline for a push to another
+// branch).
+func pinnedBranch(refs map[string]string, configured, commit string) string {
+	if refs["refs/heads/"+configured] == commit {
+		return configured
+	}
+	var names []string
+	for ref, c := range refs {
+		if name, ok := strings.CutPrefix(ref, "refs/heads/"); ok && c == commit {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return configured
+	}
+	return slices.Min(names)
 }
 
 func firstLine(s string) string {

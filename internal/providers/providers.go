@@ -13,6 +13,7 @@ import (
 	"github.com/slipway-cd/slipway/internal/artifact"
 	"github.com/slipway-cd/slipway/internal/cpapi"
 	"github.com/slipway-cd/slipway/internal/githost"
+	"github.com/slipway-cd/slipway/internal/gitsource"
 	"github.com/slipway-cd/slipway/internal/worker"
 )
 
@@ -22,6 +23,19 @@ type Deps struct {
 	Repos     *githost.Host // hosted git repositories (nil on a remote worker)
 	Logger    *slog.Logger
 	WorkDir   string // where builds get their working directories
+	// Builds gives the build executors build projects, secrets and build
+	// numbers (StoreBuilds on a server); nil runs every CodeBuild action
+	// as for an unknown project, without secrets.
+	Builds BuildBackend
+	// Connections and Mirrors serve CodeStarSourceConnection actions: the
+	// connections' remotes and credentials, and the local mirrors of the
+	// remotes (under <data-dir>/mirrors on a server). Both nil: no such
+	// executor.
+	Connections ConnectionResolver
+	Mirrors     *gitsource.Mirrors
+	// Functions serves Lambda invoke actions (functions, job credentials,
+	// the server's URL); nil: no such executor.
+	Functions *Functions
 }
 
 // Builtin returns the executors of every built-in action type that can run
@@ -30,6 +44,19 @@ func Builtin(deps Deps) []worker.Executor {
 	var out []worker.Executor
 	if deps.Repos != nil {
 		out = append(out, &CodeCommitSource{Deps: deps})
+	}
+	if deps.Connections != nil && deps.Mirrors != nil {
+		out = append(out, &ConnectionSource{Deps: deps})
+	}
+	if deps.Artifacts != nil {
+		out = append(out,
+			&CodeBuild{Deps: deps, Category: cpapi.ActionCategoryBuild},
+			&CodeBuild{Deps: deps, Category: cpapi.ActionCategoryTest},
+			&Commands{Deps: deps})
+		out = append(out, &S3Source{Deps: deps}, &S3Deploy{Deps: deps})
+	}
+	if deps.Functions != nil {
+		out = append(out, &LambdaInvoke{Deps: deps})
 	}
 	return out
 }

@@ -16,6 +16,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,9 +26,12 @@ import (
 	"github.com/slipway-cd/slipway/internal/awsproto"
 	"github.com/slipway-cd/slipway/internal/codedeploy"
 	"github.com/slipway-cd/slipway/internal/codepipeline"
+	"github.com/slipway-cd/slipway/internal/deploy"
 	"github.com/slipway-cd/slipway/internal/engine"
 	"github.com/slipway-cd/slipway/internal/extensions"
 	"github.com/slipway-cd/slipway/internal/githost"
+	"github.com/slipway-cd/slipway/internal/gitsource"
+	"github.com/slipway-cd/slipway/internal/hostcmd"
 	"github.com/slipway-cd/slipway/internal/notify"
 	"github.com/slipway-cd/slipway/internal/providers"
 	"github.com/slipway-cd/slipway/internal/store"
@@ -49,8 +54,20 @@ type Config struct {
 	// workers run at once: 0 means 4, negative means no embedded workers.
 	Workers int
 	Notify  notify.Config // the approval notifier's timers
-	Logger  *slog.Logger
-	Stdout  io.Writer // where first-start instructions are printed; default os.Stdout
+	// Deploy tunes the deployment runner (agent lease, long-poll wait).
+	Deploy deploy.Config
+	// SourcePoll is how often the remotes of connection sources are
+	// polled for new commits: 0 means 60 s, negative means never.
+	SourcePoll time.Duration
+	// S3Poll is how often the objects of S3 source actions are checked
+	// for new versions: 0 means 60 s, negative means never.
+	S3Poll time.Duration
+	// GitRunner runs the git commands of connection sources; nil runs the
+	// git binary (tests count commands with it).
+	GitRunner gitsource.Runner
+
+	Logger *slog.Logger
+	Stdout io.Writer // where first-start instructions are printed; default os.Stdout
 }
 
 func (c *Config) setDefaults() {
@@ -100,6 +117,10 @@ type Server struct {
 	notifier  *notify.Notifier
 	artifacts artifact.Store
 	repos     *githost.Host
+	deployer  *deploy.Runner // runs CodeDeploy deployments
+	sealer    *auth.Sealer   // seals and opens stored secrets (master key)
+	jobKeys   *auth.JobKeys  // temporary credentials of function invocations
+	listenURL string         // http://<address Serve listens on>, once serving
 }
 
 // Setting keys kept in the store.
@@ -134,6 +155,7 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("master key: %w", err)
 	}
+	s.sealer = sealer
 	if s.accountID, err = s.ensureAccountID(ctx); err != nil {
 		return err
 	}
@@ -157,23 +179,44 @@ func (s *Server) bootstrap(ctx context.Context) error {
 		return fmt.Errorf("notifier: %w", err)
 	}
 
-	api := &awsproto.Server{Logger: s.cfg.Logger, Auth: &auth.Verifier{Keys: keys, Logger: s.cfg.Logger}}
+	s.jobKeys = auth.NewJobKeys(s.store, sealer, s.accountID)
+	api := &awsproto.Server{Logger: s.cfg.Logger, Auth: &auth.Verifier{Keys: keys, JobKeys: s.jobKeys, Logger: s.cfg.Logger}}
 	s.engine = engine.New(notify.WatchApprovals(s.store, s.notifier.Wake), s.cfg.Region, s.accountID, s.cfg.Engine, s.cfg.Logger, nil)
 	cp := &codepipeline.Service{Store: s.store, Engine: s.engine, Region: s.cfg.Region, AccountID: s.accountID, Limits: s.cfg.Limits, Logger: s.cfg.Logger}
+	cp.Sealer, cp.PublicURL = sealer, s.cfg.Engine.ConsoleURL
 	cp.Register(api)
-	(&codedeploy.Service{Store: s.store, Region: s.cfg.Region, AccountID: s.accountID, Logger: s.cfg.Logger}).Register(api)
-	ext := &extensions.Service{Store: s.store, Sealer: sealer, Logger: s.cfg.Logger}
+	// Deployments: the runner, and the host command service whose
+	// deployment specifications are signed with the key made at first
+	// start (<DataDir>/deploy-signing.{key,pem}).
+	signer, err := hostcmd.LoadOrCreateSigner(s.cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("deployment signing key: %w", err)
+	}
+	s.deployer = deploy.New(s.store, s.cfg.Deploy, s.cfg.Logger)
+	(&codedeploy.Service{Store: s.store, Region: s.cfg.Region, AccountID: s.accountID, Logger: s.cfg.Logger, Runner: s.deployer}).Register(api)
+	hostCommands := &codedeploy.CommandService{Store: s.store, Runner: s.deployer, Signer: signer, Region: s.cfg.Region, AccountID: s.accountID, Logger: s.cfg.Logger}
+	hostCommands.Register(api)
+	// An absolute root: git-http-backend runs in another directory.
+	gitRoot, err := filepath.Abs(filepath.Join(s.cfg.DataDir, "git"))
+	if err != nil {
+		return fmt.Errorf("git repositories directory: %w", err)
+	}
+	s.repos = &githost.Host{Root: gitRoot, Auth: keyAuth{keys}, OnPush: s.onPush, Logger: s.cfg.Logger}
+	ext := &extensions.Service{Store: s.store, Sealer: sealer, Logger: s.cfg.Logger, Keys: keys, AccountID: s.accountID,
+		Repos: &extensions.Repositories{Host: s.repos, PublicURL: s.cfg.Engine.ConsoleURL, Region: s.cfg.Region, AccountID: s.accountID}}
+	ext.Connections = &extensions.Connections{Region: s.cfg.Region, AccountID: s.accountID}
 	ext.Register(api)
 
 	if s.artifacts, err = s.openArtifacts(ctx); err != nil {
 		return err
 	}
-	s.repos = &githost.Host{Root: filepath.Join(s.cfg.DataDir, "git"), Auth: keyAuth{keys}, OnPush: s.onPush, Logger: s.cfg.Logger}
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /{$}", api)
+	mux.Handle("GET "+hostcmd.BundlePathPrefix, hostCommands.BundleHandler(api.Auth, s.artifacts))
 	mux.Handle("/git/", s.repos)
 	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("POST /webhooks/{name}", cp.ServeWebhook)
 	s.handler = mux
 	return nil
 }
@@ -265,6 +308,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	s.listenURL = listenURL(ln.Addr())
 	stopBackground := s.StartBackground()
 	s.cfg.Logger.Info("listening", "addr", ln.Addr().String(), "data_dir", s.cfg.DataDir)
 	select {
@@ -296,18 +340,48 @@ func (s *Server) StartBackground() (stop func()) {
 		}
 	})
 	wg.Go(func() {
+		if err := s.deployer.Run(ctx); err != nil {
+			s.cfg.Logger.Error("deployment runner stopped", "err", err)
+		}
+	})
+	wg.Go(func() {
 		if err := s.notifier.Run(ctx); err != nil {
 			s.cfg.Logger.Error("notifier stopped", "err", err)
 		}
 	})
+	// Connection sources: one mirror per remote, shared by the source
+	// executor and the poller.
+	mirrors := &gitsource.Mirrors{Dir: filepath.Join(s.cfg.DataDir, "mirrors"), Git: s.cfg.GitRunner}
+	connections := &gitsource.Resolver{Store: s.store, Opener: s.sealer}
+	if s.cfg.SourcePoll >= 0 {
+		poller := &gitsource.Poller{Store: s.store, Engine: s.engine, Resolver: connections, Mirrors: mirrors, Git: s.cfg.GitRunner,
+			Interval: s.cfg.SourcePoll, Matches: triggerMatches, ChangedFiles: changedFiles, Logger: s.cfg.Logger}
+		wg.Go(func() {
+			if err := poller.Run(ctx); err != nil {
+				s.cfg.Logger.Error("source poller stopped", "err", err)
+			}
+		})
+	}
+	if s.cfg.S3Poll >= 0 {
+		s3 := &providers.S3Poller{Store: s.store, Artifacts: s.artifacts, Start: s.engine.StartExecution, Interval: s.cfg.S3Poll, Logger: s.cfg.Logger}
+		wg.Go(func() {
+			if err := s3.Run(ctx); err != nil {
+				s.cfg.Logger.Error("S3 source poller stopped", "err", err)
+			}
+		})
+	}
 	if s.cfg.Workers > 0 {
 		lease := s.cfg.Engine.HeartbeatLease
 		if lease <= 0 {
 			lease = time.Minute
 		}
+		deps := providers.Deps{Artifacts: s.artifacts, Repos: s.repos, Logger: s.cfg.Logger, WorkDir: filepath.Join(s.cfg.DataDir, "work"),
+			Builds: &providers.StoreBuilds{Store: s.store, Opener: s.sealer}}
+		deps.Connections, deps.Mirrors = connections, mirrors
+		deps.Functions = &providers.Functions{Store: s.store, Keys: s.jobKeys, Endpoint: s.endpoint(), AccountID: s.accountID, Region: s.cfg.Region}
 		w := &worker.Worker{
 			Source:      &worker.Local{Engine: s.engine, Notify: s.engine.JobsQueued()},
-			Executors:   providers.Builtin(providers.Deps{Artifacts: s.artifacts, Repos: s.repos, Logger: s.cfg.Logger, WorkDir: filepath.Join(s.cfg.DataDir, "work")}),
+			Executors:   providers.Builtin(deps),
 			Concurrency: s.cfg.Workers,
 			Heartbeat:   lease / 4,
 			Logger:      s.cfg.Logger,
@@ -319,6 +393,28 @@ func (s *Server) StartBackground() (stop func()) {
 		})
 	}
 	return func() { cancel(); wg.Wait() }
+}
+
+// endpoint is the URL functions call the job API at: the public URL
+// (Engine.ConsoleURL), else the address Serve listens on, else the
+// configured listen address.
+func (s *Server) endpoint() string {
+	switch {
+	case s.cfg.Engine.ConsoleURL != "":
+		return strings.TrimRight(s.cfg.Engine.ConsoleURL, "/")
+	case s.listenURL != "":
+		return s.listenURL
+	}
+	return "http://" + s.cfg.Listen
+}
+
+// listenURL is the http:// URL of a listener's address, with a loopback
+// address in place of an unspecified one.
+func listenURL(addr net.Addr) string {
+	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
+	}
+	return "http://" + addr.String()
 }
 
 // ListenAndServe listens on the configured address and serves until ctx ends.

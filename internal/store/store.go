@@ -79,6 +79,10 @@ type Queries interface {
 	RunQueries
 	NotifyQueries
 	DeployQueries
+	SourceQueries
+	DeploymentQueries
+	BuildQueries
+	FunctionQueries
 
 	// CreatePipeline inserts version p.Version of a new pipeline; ErrExists
 	// if the name is taken.

@@ -52,6 +52,11 @@ func (l *Local) Fail(ctx context.Context, id string, f *Failure) error {
 	return l.Engine.CompleteJob(ctx, id, engine.JobResult{Failure: &cpapi.FailureDetails{Type: f.Type, Message: truncate(f.Message, 5000)}})
 }
 
+// Log appends to the job's log.
+func (l *Local) Log(ctx context.Context, id, nonce string, data []byte) error {
+	return l.Engine.AppendJobLog(ctx, id, nonce, data)
+}
+
 // Wake returns the notification channel.
 func (l *Local) Wake() <-chan struct{} { return l.Notify }
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -20,6 +21,19 @@ type Job struct {
 	ID    string
 	Nonce string
 	Data  *cpapi.JobData
+	// Log is where the executor writes the job's log (build output): a
+	// LogWriter the Worker sets up while the job runs, readable live
+	// through the extension API's GetActionLog. nil outside a Worker; use
+	// LogOutput.
+	Log io.Writer
+}
+
+// LogOutput returns j.Log, or io.Discard when it is nil.
+func (j *Job) LogOutput() io.Writer {
+	if j.Log == nil {
+		return io.Discard
+	}
+	return j.Log
 }
 
 // Result is what an executor reports for a successful job.
@@ -45,6 +59,12 @@ func Failf(format string, args ...any) *Failure {
 	return &Failure{Type: cpapi.FailureTypeJobFailed, Message: fmt.Sprintf(format, args...)}
 }
 
+// ErrReported is what an executor returns when the job's result has
+// already been reported by someone else it handed the job to (a Lambda
+// function calls PutJobSuccessResult itself): the Worker then reports
+// nothing.
+var ErrReported = errors.New("worker: the job's result was reported by the executor's delegate")
+
 // Executor runs jobs of one action type.
 type Executor interface {
 	// Type is the action type whose jobs the executor runs.
@@ -64,6 +84,9 @@ type JobSource interface {
 	Heartbeat(ctx context.Context, id, nonce string) error
 	Succeed(ctx context.Context, id string, r *Result) error
 	Fail(ctx context.Context, id string, f *Failure) error
+	// Log appends data to the log of the job's action run; it fails when
+	// the job is no longer the worker's (see LogWriter).
+	Log(ctx context.Context, id, nonce string, data []byte) error
 	// Wake is signalled when new jobs may be waiting (nil: poll only).
 	Wake() <-chan struct{}
 }
@@ -168,10 +191,17 @@ func (w *Worker) run(ctx context.Context, ex Executor, j *Job) {
 		}
 	}()
 	start := time.Now()
+	logw := LogWriter(jobCtx, w.Source, j)
+	j.Log = logw
 	res, err := runSafely(jobCtx, ex, j)
+	_ = logw.Close() // before the result: an ended job takes no more log
 	if ctx.Err() != nil {
 		// Shutting down: leave the job to its lease, another worker takes it.
 		log.Info("worker stopping; job left to its lease")
+		return
+	}
+	if errors.Is(err, ErrReported) {
+		log.Info("job reported by its delegate", "duration", time.Since(start))
 		return
 	}
 	report := context.WithoutCancel(ctx)

@@ -744,7 +744,7 @@ func v2Cases() []InvalidCase {
 				p.Stages[0].Actions[0] = src
 				p.Stages[1].Actions[0].Configuration["EnvironmentVariables"] = "#{variables.Env}"
 			},
-			Code: codeStructure, Msg: `triggers[0].gitConfiguration.sourceActionName "Source" names a source action with provider "S3"; triggers only work with CodeStarSourceConnection source actions`,
+			Code: codeStructure, Msg: `triggers[0].gitConfiguration.sourceActionName "Source" names a source action with provider "S3"; triggers only work with CodeStarSourceConnection (and Slipway-hosted CodeCommit) source actions`,
 		},
 		{
 			Name: "two triggers for one source action",

@@ -1,0 +1,123 @@
+// Command slipway-agent is the Slipway host agent: it runs on each EC2 or
+// on-premises instance, polls the Slipway server for host commands and
+// executes them (DownloadBundle, Install and the lifecycle hooks), like
+// the stock CodeDeploy agent. See docs/agent.md.
+//
+//	slipway-agent --config /etc/slipway-agent/agent.yml [--root DIR] [--install-root DIR]
+//
+// SIGTERM or SIGINT stops polling at once and lets the command that is
+// running finish and be reported (for at most
+// kill_agent_max_wait_time_seconds); a second signal kills its scripts.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/slipway-cd/slipway/internal/agent"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+func run(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("slipway-agent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "/etc/slipway-agent/agent.yml", "configuration file")
+	root := fs.String("root", "", "deployment root; overrides root_dir")
+	installRoot := fs.String("install-root", "", "directory every AppSpec destination is placed under; overrides install_root")
+	version := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *version {
+		fmt.Fprintln(stderr, "slipway-agent", agent.Version)
+		return 0
+	}
+	cfg, err := agent.LoadConfig(*configPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "slipway-agent:", err)
+		return 2
+	}
+	for _, o := range []struct {
+		flag string
+		dst  *string
+		name string
+	}{{*root, &cfg.RootDir, "--root"}, {*installRoot, &cfg.InstallRoot, "--install-root"}} {
+		if o.flag == "" {
+			continue
+		}
+		abs, err := filepath.Abs(o.flag)
+		if err != nil {
+			fmt.Fprintf(stderr, "slipway-agent: %s: %v\n", o.name, err)
+			return 2
+		}
+		*o.dst = abs
+	}
+
+	logger, closeLog, err := newLogger(cfg, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "slipway-agent:", err)
+		return 1
+	}
+	defer closeLog()
+
+	a, err := agent.New(cfg, logger)
+	if err != nil {
+		logger.Error("cannot start", "err", err)
+		return 1
+	}
+
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		s := <-sigs
+		logger.Info("stopping after the current command", "signal", s.String())
+		stop()
+		s = <-sigs
+		logger.Warn("killing the current command", "signal", s.String())
+		a.Kill()
+	}()
+
+	logger.Info("slipway-agent starting", "version", agent.Version, "endpoint", cfg.Endpoint,
+		"host_identifier", cfg.HostID(), "instance", cfg.InstanceName, "root_dir", cfg.RootDir, "install_root", cfg.InstallRoot)
+	if err := a.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		logger.Error("agent stopped", "err", err)
+		return 1
+	}
+	logger.Info("slipway-agent stopped")
+	return 0
+}
+
+// newLogger logs text lines to stderr and to <log_dir>/<program_name>.log.
+func newLogger(cfg *agent.Config, stderr io.Writer) (*slog.Logger, func(), error) {
+	level := slog.LevelInfo
+	if cfg.Verbose {
+		level = slog.LevelDebug
+	}
+	w := stderr
+	closeFn := func() {}
+	if cfg.LogDir != "" {
+		if err := os.MkdirAll(cfg.LogDir, 0o755); err != nil {
+			return nil, nil, fmt.Errorf("log_dir: %w", err)
+		}
+		f, err := os.OpenFile(filepath.Join(cfg.LogDir, cfg.ProgramName+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return nil, nil, fmt.Errorf("log file: %w", err)
+		}
+		w = io.MultiWriter(stderr, f)
+		closeFn = func() { f.Close() }
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), closeFn, nil
+}
