@@ -164,6 +164,9 @@ type Server struct {
 	Logger       *slog.Logger
 	Auth         Authenticator // nil accepts unsigned requests (tests only)
 	MaxBodyBytes int64
+	// TargetMaxBodyBytes raises (or lowers) the body limit of single
+	// operations, by X-Amz-Target (e.g. an upload operation).
+	TargetMaxBodyBytes map[string]int64
 
 	services map[string]*Service
 }
@@ -226,6 +229,9 @@ func (s *Server) serve(r *http.Request, target string, log *slog.Logger) (out an
 	limit := s.MaxBodyBytes
 	if limit <= 0 {
 		limit = DefaultMaxBodyBytes
+	}
+	if n, ok := s.TargetMaxBodyBytes[target]; ok && n > 0 {
+		limit = n
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
 	if err != nil {

@@ -47,6 +47,8 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.AddCommand(newServerCommand(stdout, stderr))
 	root.AddCommand(newRepoCommand(stdout))
+	root.AddCommand(newInstanceCommand(stdout))
+	root.AddCommand(newDeployCommand(stdout))
 	return root
 }
 
@@ -101,6 +103,7 @@ On first start it creates an admin access key in <data-dir>/credentials.`,
 	f.DurationVar(&cfg.Engine.DispatchLease, "dispatch-lease", time.Minute, "how long a polled job waits for AcknowledgeJob before it is offered again")
 	f.DurationVar(&cfg.Engine.ApprovalTimeout, "approval-timeout", 7*24*time.Hour, "how long a manual approval waits for an answer")
 	f.DurationVar(&cfg.Engine.SweepInterval, "sweep-interval", time.Second, "how often timers are checked and active executions reconciled")
+	f.DurationVar(&cfg.Deploy.AgentLease, "agent-lease", 30*time.Second, "how long an instance's agent may go without polling while one of its lifecycle events runs before the event fails with AGENT_ISSUE")
 	f.StringVar(&cfg.Engine.ConsoleURL, "public-url", "", "the server's public base URL for links in notifications (default http://<listen>)")
 	return cmd
 }

@@ -382,11 +382,6 @@ func (s *Service) ServeWebhook(w http.ResponseWriter, r *http.Request) {
 	message := func(status int, format string, args ...any) {
 		reply(status, map[string]string{"message": fmt.Sprintf(format, args...)})
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
-	if err != nil {
-		message(http.StatusRequestEntityTooLarge, "the body is larger than %d bytes", maxWebhookBody)
-		return
-	}
 	wh, err := s.Store.GetWebhook(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		message(http.StatusNotFound, "webhook %q does not exist", name)
@@ -401,6 +396,11 @@ func (s *Service) ServeWebhook(w http.ResponseWriter, r *http.Request) {
 	if err := json.Unmarshal(wh.Definition, &def); err != nil {
 		log.Error("webhook delivery: decode webhook", "err", err)
 		message(http.StatusInternalServerError, "internal error")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+	if err != nil {
+		message(http.StatusRequestEntityTooLarge, "the body is larger than %d bytes", maxWebhookBody)
 		return
 	}
 	if status, why := s.authenticateDelivery(&def, wh, r, body); status != 0 {

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/slipway-cd/slipway/internal/artifact"
 	"github.com/slipway-cd/slipway/internal/awsproto"
 	"github.com/slipway-cd/slipway/internal/slipwayapi"
 	"github.com/slipway-cd/slipway/internal/store"
@@ -39,6 +40,8 @@ type Service struct {
 	Repos     *Repositories // hosted git repositories; nil fails their operations
 	// Connections serves the connection operations; nil fails them.
 	Connections *Connections
+	// Bundles is the artifact store UploadBundle writes to; nil fails it.
+	Bundles artifact.Store
 }
 
 // Register adds the service's operations to srv.
@@ -71,6 +74,7 @@ func (s *Service) Register(srv *awsproto.Server) {
 	awsproto.Handle(svc, "GetConnection", s.GetConnection)
 	awsproto.Handle(svc, "ListConnections", s.ListConnections)
 	awsproto.Handle(svc, "DeleteConnection", s.DeleteConnection)
+	awsproto.Handle(svc, "UploadBundle", s.UploadBundle)
 	srv.Register(svc)
 }
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/slipway-cd/slipway/internal/cpapi"
 	"github.com/slipway-cd/slipway/internal/engine"
@@ -300,8 +301,11 @@ func TestPoller(t *testing.T) {
 
 	// The same change makes the same client token (a round repeated after
 	// a crash starts nothing twice); another change another token.
-	ch := change{ref: "refs/heads/main", old: c1, new: c2}
-	if clientToken(remote, ch) != clientToken(remote, ch) || clientToken(remote, ch) == clientToken(remote, change{ref: "refs/heads/main", old: c2, new: c1}) {
+	ch := change{ref: "refs/heads/main", old: c1, new: c2, oldSeen: time.UnixMilli(1000)}
+	later := ch
+	later.oldSeen = time.UnixMilli(2000)
+	if clientToken(remote, ch) != clientToken(remote, ch) || clientToken(remote, ch) == clientToken(remote, change{ref: "refs/heads/main", old: c2, new: c1}) ||
+		clientToken(remote, ch) == clientToken(remote, later) {
 		t.Error("client tokens are not per change")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -100,7 +101,8 @@ type watcher struct {
 // change is a ref that moved.
 type change struct {
 	ref, old, new string
-	commit        string // new, or the commit an annotated tag points at
+	commit        string    // new, or the commit an annotated tag points at
+	oldSeen       time.Time // when old was recorded (zero for a new ref)
 }
 
 func (p *Poller) log() *slog.Logger {
@@ -236,20 +238,24 @@ func (p *Poller) pollRemote(ctx context.Context, ws []watcher) {
 		log.Error("source poll: read poll state", "err", err)
 		return
 	}
-	seen, listed := map[string]string{}, false
+	seen, listed := map[string]*store.SourcePollState{}, false
 	for _, s := range states {
 		if s.Ref == "" {
 			listed = true
 		} else {
-			seen[s.Ref] = s.Commit
+			seen[s.Ref] = s
 		}
 	}
 	var changes []change
 	for ref, obj := range refs {
-		if strings.HasSuffix(ref, "^{}") || seen[ref] == obj {
+		old := seen[ref]
+		if strings.HasSuffix(ref, "^{}") || (old != nil && old.Commit == obj) {
 			continue
 		}
-		c := change{ref: ref, old: seen[ref], new: obj, commit: obj}
+		c := change{ref: ref, new: obj, commit: obj}
+		if old != nil {
+			c.old, c.oldSeen = old.Commit, old.Updated
+		}
 		if peeled := refs[ref+"^{}"]; peeled != "" {
 			c.commit = peeled
 		}
@@ -364,9 +370,10 @@ func (p *Poller) changedFiles(ctx context.Context, log *slog.Logger, r *Remote, 
 }
 
 // clientToken identifies the start a change causes (a clientRequestToken:
-// letters, digits and '-').
+// letters, digits and '-'): the same for a round repeated before its state
+// was recorded, another for the same move of the ref at another time.
 func clientToken(url string, c change) string {
-	sum := sha256.Sum256([]byte(url + "\x00" + c.ref + "\x00" + c.old + "\x00" + c.new))
+	sum := sha256.Sum256([]byte(url + "\x00" + c.ref + "\x00" + c.old + "\x00" + c.new + "\x00" + strconv.FormatInt(c.oldSeen.UnixMilli(), 10)))
 	return "poll-" + hex.EncodeToString(sum[:20])
 }
 

@@ -36,6 +36,9 @@ type Deps struct {
 	// Functions serves Lambda invoke actions (functions, job credentials,
 	// the server's URL); nil: no such executor.
 	Functions *Functions
+	// Deployments serves CodeDeploy deploy actions (the server's
+	// CodeDeploy service); nil: no such executor.
+	Deployments Deployments
 }
 
 // Builtin returns the executors of every built-in action type that can run
@@ -54,6 +57,9 @@ func Builtin(deps Deps) []worker.Executor {
 			&CodeBuild{Deps: deps, Category: cpapi.ActionCategoryTest},
 			&Commands{Deps: deps})
 		out = append(out, &S3Source{Deps: deps}, &S3Deploy{Deps: deps})
+	}
+	if deps.Deployments != nil && deps.Artifacts != nil {
+		out = append(out, &CodeDeploy{Deps: deps})
 	}
 	if deps.Functions != nil {
 		out = append(out, &LambdaInvoke{Deps: deps})

@@ -34,6 +34,7 @@ import (
 	"github.com/slipway-cd/slipway/internal/hostcmd"
 	"github.com/slipway-cd/slipway/internal/notify"
 	"github.com/slipway-cd/slipway/internal/providers"
+	"github.com/slipway-cd/slipway/internal/slipwayapi"
 	"github.com/slipway-cd/slipway/internal/store"
 	"github.com/slipway-cd/slipway/internal/worker"
 )
@@ -109,18 +110,19 @@ func (c *Config) setDefaults() {
 
 // Server is an assembled Slipway server.
 type Server struct {
-	cfg       Config
-	store     store.Store
-	handler   http.Handler
-	accountID string
-	engine    *engine.Engine
-	notifier  *notify.Notifier
-	artifacts artifact.Store
-	repos     *githost.Host
-	deployer  *deploy.Runner // runs CodeDeploy deployments
-	sealer    *auth.Sealer   // seals and opens stored secrets (master key)
-	jobKeys   *auth.JobKeys  // temporary credentials of function invocations
-	listenURL string         // http://<address Serve listens on>, once serving
+	cfg        Config
+	store      store.Store
+	handler    http.Handler
+	accountID  string
+	engine     *engine.Engine
+	notifier   *notify.Notifier
+	artifacts  artifact.Store
+	repos      *githost.Host
+	deployer   *deploy.Runner      // runs CodeDeploy deployments
+	codeDeploy *codedeploy.Service // the CodeDeploy API (CodeDeploy deploy actions call it)
+	sealer     *auth.Sealer        // seals and opens stored secrets (master key)
+	jobKeys    *auth.JobKeys       // temporary credentials of function invocations
+	listenURL  string              // http://<address Serve listens on>, once serving
 }
 
 // Setting keys kept in the store.
@@ -193,7 +195,8 @@ func (s *Server) bootstrap(ctx context.Context) error {
 		return fmt.Errorf("deployment signing key: %w", err)
 	}
 	s.deployer = deploy.New(s.store, s.cfg.Deploy, s.cfg.Logger)
-	(&codedeploy.Service{Store: s.store, Region: s.cfg.Region, AccountID: s.accountID, Logger: s.cfg.Logger, Runner: s.deployer}).Register(api)
+	s.codeDeploy = &codedeploy.Service{Store: s.store, Region: s.cfg.Region, AccountID: s.accountID, Logger: s.cfg.Logger, Runner: s.deployer}
+	s.codeDeploy.Register(api)
 	hostCommands := &codedeploy.CommandService{Store: s.store, Runner: s.deployer, Signer: signer, Region: s.cfg.Region, AccountID: s.accountID, Logger: s.cfg.Logger}
 	hostCommands.Register(api)
 	// An absolute root: git-http-backend runs in another directory.
@@ -210,6 +213,10 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	if s.artifacts, err = s.openArtifacts(ctx); err != nil {
 		return err
 	}
+	// Revision bundles: `slipway deploy push` uploads into the artifact
+	// store with UploadBundle, whose body may exceed the default limit.
+	ext.Bundles = s.artifacts
+	api.TargetMaxBodyBytes = map[string]int64{slipwayapi.TargetPrefix + ".UploadBundle": slipwayapi.MaxUploadBundleRequestBytes}
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /{$}", api)
@@ -378,6 +385,7 @@ func (s *Server) StartBackground() (stop func()) {
 		deps := providers.Deps{Artifacts: s.artifacts, Repos: s.repos, Logger: s.cfg.Logger, WorkDir: filepath.Join(s.cfg.DataDir, "work"),
 			Builds: &providers.StoreBuilds{Store: s.store, Opener: s.sealer}}
 		deps.Connections, deps.Mirrors = connections, mirrors
+		deps.Deployments = s.codeDeploy
 		deps.Functions = &providers.Functions{Store: s.store, Keys: s.jobKeys, Endpoint: s.endpoint(), AccountID: s.accountID, Region: s.cfg.Region}
 		w := &worker.Worker{
 			Source:      &worker.Local{Engine: s.engine, Notify: s.engine.JobsQueued()},

@@ -88,13 +88,21 @@ func dropPostgresDB(t *testing.T, admin, name string) {
 	defer cancel()
 	db := openPostgresAdmin(t, admin)
 	defer db.Close()
+	// Only our own sessions can be ended; others (an autovacuum worker,
+	// say) are left to DROP DATABASE ... WITH (FORCE), which waits for or
+	// ends them as the server allows.
 	if _, err := db.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-WHERE datname = $1 AND pid <> pg_backend_pid()`, name); err != nil {
+WHERE datname = $1 AND pid <> pg_backend_pid() AND usename = current_user`, name); err != nil {
 		t.Errorf("end sessions on %s: %v", name, err)
 	}
-	if _, err := db.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name); err != nil {
-		t.Errorf("drop database %s: %v", name, err)
+	var err error
+	for range 20 {
+		if _, err = db.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err == nil {
+			return
+		}
+		time.Sleep(250 * time.Millisecond) // a short-lived session of the server's own
 	}
+	t.Errorf("drop database %s: %v", name, err)
 }
 
 func randomBytes(t *testing.T, n int) []byte {

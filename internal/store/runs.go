@@ -142,7 +142,7 @@ type RunQueries interface {
 	// ListEvents returns events with ID > after, oldest first, optionally of one pipeline.
 	ListEvents(ctx context.Context, after int64, pipeline string, limit int) ([]*Event, error)
 
-	// DeletePipelineRuns removes a pipeline's executions, stage and action runs, jobs and transitions.
+	// DeletePipelineRuns removes a pipeline's executions, stage and action runs, their logs, jobs and transitions.
 	DeletePipelineRuns(ctx context.Context, pipeline string) error
 }
 

@@ -629,6 +629,9 @@ func (q *queries) ListEvents(ctx context.Context, after int64, pipeline string, 
 // handed out twice.
 func (q *queries) DeletePipelineRuns(ctx context.Context, pipeline string) error {
 	err := q.atomic(ctx, func(q *queries) error {
+		if _, err := q.exec(ctx, `DELETE FROM action_logs WHERE action_run_id IN (SELECT id FROM action_runs WHERE pipeline = ?)`, pipeline); err != nil {
+			return fmt.Errorf("delete from action_logs: %w", err)
+		}
 		for _, table := range []string{"jobs", "action_runs", "stage_runs", "transitions", "executions"} {
 			if _, err := q.exec(ctx, `DELETE FROM `+table+` WHERE pipeline = ?`, pipeline); err != nil {
 				return fmt.Errorf("delete from %s: %w", table, err)

@@ -49,7 +49,7 @@ func (l *Local) Succeed(ctx context.Context, id string, r *Result) error {
 
 // Fail reports failure.
 func (l *Local) Fail(ctx context.Context, id string, f *Failure) error {
-	return l.Engine.CompleteJob(ctx, id, engine.JobResult{Failure: &cpapi.FailureDetails{Type: f.Type, Message: truncate(f.Message, 5000)}})
+	return l.Engine.CompleteJob(ctx, id, engine.JobResult{Failure: &cpapi.FailureDetails{Type: f.Type, Message: truncate(f.Message, 5000), ExternalExecutionId: f.ExternalExecutionID}})
 }
 
 // Log appends to the job's log.

@@ -49,6 +49,9 @@ type Result struct {
 type Failure struct {
 	Type    string // a FailureType, JobFailed by default
 	Message string
+	// ExternalExecutionID, when set, names the external run that failed
+	// (a CodeDeploy deployment ID).
+	ExternalExecutionID string
 }
 
 // Error returns the message.
