@@ -40,7 +40,8 @@ type Service struct {
 	Repos     *Repositories // hosted git repositories; nil fails their operations
 	// Connections serves the connection operations; nil fails them.
 	Connections *Connections
-	// Bundles is the artifact store UploadBundle writes to; nil fails it.
+	// Bundles is the artifact store UploadBundle writes to and
+	// GetArtifact reads; nil fails them.
 	Bundles artifact.Store
 }
 
@@ -75,6 +76,7 @@ func (s *Service) Register(srv *awsproto.Server) {
 	awsproto.Handle(svc, "ListConnections", s.ListConnections)
 	awsproto.Handle(svc, "DeleteConnection", s.DeleteConnection)
 	awsproto.Handle(svc, "UploadBundle", s.UploadBundle)
+	awsproto.Handle(svc, "GetArtifact", s.GetArtifact)
 	srv.Register(svc)
 }
 

@@ -601,14 +601,14 @@ func testBuildFromPush(t *testing.T, mutate func(*server.Config)) {
 	if loc == nil {
 		t.Fatalf("Build output artifacts = %+v, want BuildOutput with an s3location", build.Output.OutputArtifacts)
 	}
-	rc, _, err := b.srv.Artifacts().Get(ctx, aws.ToString(loc.Bucket), aws.ToString(loc.Key))
+	// The artifact's contents, through the extension API.
+	got, err := ext.GetArtifact(ctx, &slipwayapi.GetArtifactInput{Bucket: aws.ToString(loc.Bucket), Key: aws.ToString(loc.Key)})
 	if err != nil {
-		t.Fatalf("get artifact %s/%s: %v", aws.ToString(loc.Bucket), aws.ToString(loc.Key), err)
+		t.Fatalf("GetArtifact %s/%s: %v", aws.ToString(loc.Bucket), aws.ToString(loc.Key), err)
 	}
-	data, err := io.ReadAll(rc)
-	rc.Close()
-	if err != nil {
-		t.Fatal(err)
+	data := got.Content
+	if _, err := ext.GetArtifact(ctx, &slipwayapi.GetArtifactInput{Bucket: aws.ToString(loc.Bucket), Key: "no/such/key"}); slipwayapi.ErrorCode(err) != "ResourceNotFoundException" {
+		t.Errorf("GetArtifact of a missing key: %v, want ResourceNotFoundException", err)
 	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
