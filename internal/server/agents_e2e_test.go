@@ -30,6 +30,7 @@ import (
 type realAgent struct {
 	name, config, root, install, log string
 	cmd                              *exec.Cmd
+	done                             chan struct{} // closed when the process has exited
 }
 
 // agentFleet is a server process, the slipway CLI and three real agents.
@@ -67,14 +68,14 @@ func (f *agentFleet) startAgent(a *realAgent) {
 	if err := a.cmd.Start(); err != nil {
 		f.t.Fatal(err)
 	}
-	go func() { _ = a.cmd.Wait(); logf.Close() }()
+	done := make(chan struct{})
+	a.done = done
+	go func() { _ = a.cmd.Wait(); logf.Close(); close(done) }()
 }
 
 func (f *agentFleet) killAgent(a *realAgent) {
 	_ = a.cmd.Process.Signal(syscall.SIGKILL)
-	for a.cmd.ProcessState == nil {
-		time.Sleep(10 * time.Millisecond)
-	}
+	<-a.done
 }
 
 func newAgentFleet(t *testing.T) *agentFleet {
@@ -85,8 +86,9 @@ func newAgentFleet(t *testing.T) *agentFleet {
 	f.srv.start("--agent-lease", "2s")
 	t.Cleanup(func() {
 		for _, a := range f.agents {
-			if a.cmd != nil && a.cmd.ProcessState == nil {
+			if a.cmd != nil {
 				_ = a.cmd.Process.Signal(syscall.SIGKILL)
+				<-a.done
 			}
 		}
 		if f.srv.cmd.ProcessState == nil {
