@@ -55,6 +55,7 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 func newServerCommand(stdout, stderr io.Writer) *cobra.Command {
 	var cfg server.Config
 	var s3Endpoint, s3Region string
+	var workers int
 	var logLevel string
 	lim := codepipeline.DefaultLimits()
 	cmd := &cobra.Command{
@@ -78,6 +79,10 @@ On first start it creates an admin access key in <data-dir>/credentials.`,
 			if s3Endpoint != "" {
 				cfg.ArtifactS3 = &artifact.S3Config{Endpoint: s3Endpoint, Region: s3Region,
 					AccessKeyID: os.Getenv("SLIPWAY_S3_ACCESS_KEY_ID"), SecretAccessKey: os.Getenv("SLIPWAY_S3_SECRET_ACCESS_KEY")}
+			}
+			cfg.Workers = workers
+			if workers == 0 {
+				cfg.Workers = -1 // Config's zero value means the default
 			}
 			srv, err := server.New(cmd.Context(), cfg)
 			if err != nil {
@@ -103,6 +108,9 @@ On first start it creates an admin access key in <data-dir>/credentials.`,
 	f.DurationVar(&cfg.Engine.DispatchLease, "dispatch-lease", time.Minute, "how long a polled job waits for AcknowledgeJob before it is offered again")
 	f.DurationVar(&cfg.Engine.ApprovalTimeout, "approval-timeout", 7*24*time.Hour, "how long a manual approval waits for an answer")
 	f.DurationVar(&cfg.Engine.SweepInterval, "sweep-interval", time.Second, "how often timers are checked and active executions reconciled")
+	f.IntVar(&workers, "workers", 4, "how many jobs of built-in actions the embedded workers run at once (0: no embedded workers)")
+	f.DurationVar(&cfg.SourcePoll, "source-poll-interval", time.Minute, "how often the git remotes of connection sources are checked for new commits (negative: never)")
+	f.DurationVar(&cfg.S3Poll, "s3-poll-interval", time.Minute, "how often the objects of S3 source actions are checked for new versions (negative: never)")
 	f.DurationVar(&cfg.Deploy.AgentLease, "agent-lease", 30*time.Second, "how long an instance's agent may go without polling while one of its lifecycle events runs before the event fails with AGENT_ISSUE")
 	f.StringVar(&cfg.Engine.ConsoleURL, "public-url", "", "the server's public base URL for links in notifications (default http://<listen>)")
 	return cmd
