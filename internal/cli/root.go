@@ -49,6 +49,7 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newRepoCommand(stdout))
 	root.AddCommand(newInstanceCommand(stdout))
 	root.AddCommand(newDeployCommand(stdout))
+	root.AddCommand(newWorkerCommand(stderr))
 	return root
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
 
 	"github.com/slipway-cd/slipway/internal/cdapi"
 	"github.com/slipway-cd/slipway/internal/hostcmd"
@@ -122,8 +123,70 @@ func (r *Runner) AppendLog(ctx context.Context, id, chunk string) error {
 		}
 		e.Log = tail(e.Log+chunk, MaxLog)
 		t.Detail, t.Updated = encode(doc), r.now()
-		return q.PutDeploymentTarget(ctx, t)
+		if err := q.PutDeploymentTarget(ctx, t); err != nil {
+			return err
+		}
+		// The full output, chunk by chunk, for GetLifecycleEventLog; only
+		// while the event runs, so that an ended event's log is complete.
+		if e.Status != cdapi.LifecycleEventStatusInProgress || e.CommandID != c.ID {
+			return nil
+		}
+		_, err = q.AppendActionLog(ctx, LifecycleLogKey(c.DeploymentID, c.Instance, c.Name), []byte(chunk))
+		return err
 	})
+}
+
+// LifecycleLogKey is the key under which the streamed output of one
+// lifecycle event of one instance in one deployment is stored, chunk by
+// chunk, in the store's action logs (which do not check their keys).
+func LifecycleLogKey(deploymentID, instance, event string) string {
+	return "codedeploy:" + deploymentID + "/" + instance + "/" + event
+}
+
+// LifecycleLog is a read of a lifecycle event's streamed output.
+type LifecycleLog struct {
+	Chunks []store.LogChunk
+	// NextSeq is the sequence number to read after next time.
+	NextSeq int64
+	// Complete reports that the event has ended and this read reached
+	// the end of its output.
+	Complete bool
+}
+
+// ReadLifecycleLog reads the streamed output of a lifecycle event after
+// a sequence number, at most limit chunks (all when limit <= 0). The
+// error wraps store.ErrNotFound when the deployment, the instance in it,
+// or the event does not exist. The event's status is read before the
+// chunks: output is stored only while its command runs, so an ended event
+// has all its chunks stored.
+func ReadLifecycleLog(ctx context.Context, q store.Queries, deploymentID, instance, event string, afterSeq int64, limit int) (*LifecycleLog, error) {
+	d, err := q.GetDeployment(ctx, deploymentID)
+	if err != nil {
+		return nil, fmt.Errorf("deployment %s: %w", deploymentID, err)
+	}
+	t, err := q.GetDeploymentTarget(ctx, deploymentID, instance)
+	if err != nil {
+		return nil, fmt.Errorf("instance %s of deployment %s: %w", instance, deploymentID, err)
+	}
+	doc, err := DecodeTarget(t)
+	if err != nil {
+		return nil, err
+	}
+	e := doc.Event(event)
+	if e == nil {
+		return nil, fmt.Errorf("lifecycle event %s of instance %s: %w", event, instance, store.ErrNotFound)
+	}
+	ended := !d.Active || (e.Status != cdapi.LifecycleEventStatusInProgress && e.Status != cdapi.LifecycleEventStatusPending)
+	chunks, err := q.ReadActionLog(ctx, LifecycleLogKey(deploymentID, instance, event), afterSeq, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := &LifecycleLog{Chunks: chunks, NextSeq: afterSeq}
+	if n := len(chunks); n > 0 {
+		out.NextSeq = chunks[n-1].Seq
+	}
+	out.Complete = ended && (limit <= 0 || len(chunks) < limit)
+	return out, nil
 }
 
 func tail(s string, n int) string {

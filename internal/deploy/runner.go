@@ -44,11 +44,15 @@ func (c Config) withDefaults() Config {
 
 // Runner reconciles deployments and wakes the agents' long polls.
 type Runner struct {
-	store   store.Store
-	cfg     Config
-	logger  *slog.Logger
-	Now     func() time.Time // defaults to time.Now
-	started time.Time
+	store  store.Store
+	cfg    Config
+	logger *slog.Logger
+	Now    func() time.Time // defaults to time.Now
+	// Region and AccountID fill the trigger notifications (default
+	// region us-east-1).
+	Region    string
+	AccountID string
+	started   time.Time
 
 	mu     sync.Mutex
 	kicked map[string]bool
@@ -393,15 +397,24 @@ func (r *Runner) reconcile(ctx context.Context, q store.Queries, id string) (kic
 		return nil, nil, err
 	}
 	now := r.now()
+	started := false
 	if d.Status == cdapi.DeploymentStatusCreated {
 		d.Status = cdapi.DeploymentStatusInProgress
 		det.Started = now
+		started = true
 		r.logger.InfoContext(ctx, "deployment started", "deployment", d.ID, "group", d.GroupName)
 	}
 	st, targets, err := loadState(ctx, q, d, det)
 	if err != nil {
 		return nil, nil, err
 	}
+	if started {
+		if err := r.deploymentTrigger(ctx, q, d, det, targets, cdapi.TriggerEventTypeDeploymentStart, now); err != nil {
+			return nil, nil, err
+		}
+	}
+	type instanceEvent struct{ instance, event string }
+	var instanceEvents []instanceEvent
 	dirty := map[string]bool{}
 
 	// Agent liveness: an event in progress whose agent has not polled
@@ -451,6 +464,7 @@ func (r *Runner) reconcile(ctx context.Context, q store.Queries, id string) (kic
 			e.Status, e.Start, e.CommandID = cdapi.LifecycleEventStatusInProgress, now, cmd.ID
 			if tr.row.Status == cdapi.InstanceStatusPending {
 				tr.row.Status = cdapi.InstanceStatusInProgress
+				instanceEvents = append(instanceEvents, instanceEvent{c.Instance, cdapi.TriggerEventTypeInstanceStart})
 			}
 			dirty[c.Instance] = true
 			wake = append(wake, c.Instance)
@@ -462,6 +476,12 @@ func (r *Runner) reconcile(ctx context.Context, q store.Queries, id string) (kic
 		case fleet.FinishInstance:
 			targets[c.Instance].row.Status = c.Status
 			dirty[c.Instance] = true
+			switch c.Status {
+			case cdapi.InstanceStatusSucceeded:
+				instanceEvents = append(instanceEvents, instanceEvent{c.Instance, cdapi.TriggerEventTypeInstanceSuccess})
+			case cdapi.InstanceStatusFailed:
+				instanceEvents = append(instanceEvents, instanceEvent{c.Instance, cdapi.TriggerEventTypeInstanceFailure})
+			}
 		case fleet.FinishDeployment:
 			finish = &c
 		}
@@ -470,6 +490,11 @@ func (r *Runner) reconcile(ctx context.Context, q store.Queries, id string) (kic
 		tr := targets[name]
 		tr.row.Detail, tr.row.Updated = encode(tr.doc), now
 		if err := q.PutDeploymentTarget(ctx, tr.row); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, ie := range instanceEvents {
+		if err := r.instanceTrigger(ctx, q, d, det, targets[ie.instance], ie.event, now); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -528,6 +553,11 @@ func (r *Runner) finish(ctx context.Context, q store.Queries, d *store.Deploymen
 		return nil, err
 	}
 	r.logger.InfoContext(ctx, "deployment finished", "deployment", d.ID, "status", d.Status, "error", f.ErrorCode)
+	if ev := triggerEventOf(d.Status); ev != "" {
+		if err := r.deploymentTrigger(ctx, q, d, det, targets, ev, now); err != nil {
+			return nil, err
+		}
+	}
 
 	g, err := q.GetDeploymentGroup(ctx, d.Application, d.GroupName)
 	if errors.Is(err, store.ErrNotFound) {
@@ -607,5 +637,8 @@ func (r *Runner) rollback(ctx context.Context, q store.Queries, d *store.Deploym
 		return nil, err
 	}
 	r.logger.InfoContext(ctx, "rollback deployment created", "deployment", rb.ID, "rolls_back", d.ID)
+	if err := r.deploymentTrigger(ctx, q, d, det, targets, cdapi.TriggerEventTypeDeploymentRollback, r.now()); err != nil {
+		return nil, err
+	}
 	return []string{rb.ID}, nil
 }

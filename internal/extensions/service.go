@@ -18,6 +18,7 @@ import (
 
 	"github.com/slipway-cd/slipway/internal/artifact"
 	"github.com/slipway-cd/slipway/internal/awsproto"
+	"github.com/slipway-cd/slipway/internal/engine"
 	"github.com/slipway-cd/slipway/internal/slipwayapi"
 	"github.com/slipway-cd/slipway/internal/store"
 )
@@ -43,6 +44,9 @@ type Service struct {
 	// Bundles is the artifact store UploadBundle writes to and
 	// GetArtifact reads; nil fails them.
 	Bundles artifact.Store
+	// Engine serves HeartbeatJob and PutJobLog (remote workers); nil
+	// fails them.
+	Engine *engine.Engine
 }
 
 // Register adds the service's operations to srv.
@@ -77,6 +81,9 @@ func (s *Service) Register(srv *awsproto.Server) {
 	awsproto.Handle(svc, "DeleteConnection", s.DeleteConnection)
 	awsproto.Handle(svc, "UploadBundle", s.UploadBundle)
 	awsproto.Handle(svc, "GetArtifact", s.GetArtifact)
+	awsproto.Handle(svc, "GetLifecycleEventLog", s.GetLifecycleEventLog)
+	awsproto.Handle(svc, "HeartbeatJob", s.HeartbeatJob)
+	awsproto.Handle(svc, "PutJobLog", s.PutJobLog)
 	srv.Register(svc)
 }
 

@@ -2,7 +2,10 @@
 // ([Notifier.Run]) tails the event log and, for each manual approval that
 // asks for a notification (engine.EventApproval), POSTs the approval
 // message of the CodePipeline user guide to the notification target its
-// NotificationArn names ([TargetName]).
+// NotificationArn names ([TargetName]); and, for each deployment trigger
+// event the deployment runner appends (deploy.EventTrigger), the trigger
+// JSON of the CodeDeploy user guide to the target its triggerTargetArn
+// names.
 //
 // Delivery is at least once. The loop's position in the log is the store
 // setting notify_cursor; it moves past an approval event only once that
@@ -31,6 +34,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slipway-cd/slipway/internal/deploy"
 	"github.com/slipway-cd/slipway/internal/engine"
 	"github.com/slipway-cd/slipway/internal/store"
 )
@@ -232,13 +236,13 @@ func (n *Notifier) drain(ctx context.Context) error {
 			return err
 		}
 		for _, e := range es {
-			if e.Type == engine.EventApproval {
+			if Delivers(e.Type) {
 				if err := n.handle(ctx, e); err != nil {
 					return err
 				}
 			}
 			n.cursor = e.ID
-			if e.Type == engine.EventApproval {
+			if Delivers(e.Type) {
 				if err := n.flush(ctx, true); err != nil {
 					return err
 				}
@@ -268,6 +272,22 @@ func (n *Notifier) flush(ctx context.Context, force bool) error {
 	return nil
 }
 
+// Delivers reports whether the notifier delivers events of this
+// detail-type: approvals (engine.EventApproval) and deployment triggers
+// (deploy.EventTrigger). Both carry detail.notificationArn and
+// detail.message.
+func Delivers(eventType string) bool {
+	return eventType == engine.EventApproval || eventType == deploy.EventTrigger
+}
+
+// kind names an event's notification in logs.
+func kind(eventType string) string {
+	if eventType == deploy.EventTrigger {
+		return "deployment trigger notification"
+	}
+	return "approval notification"
+}
+
 // approvalDetail is the detail of an engine.EventApproval envelope.
 type approvalDetail struct {
 	Detail struct {
@@ -280,17 +300,17 @@ type approvalDetail struct {
 // event must be handled again (the store failed, or ctx ended); a
 // delivery that fails for good is logged.
 func (n *Notifier) handle(ctx context.Context, e *store.Event) error {
-	log := n.log.With("event_id", e.ID, "pipeline", e.Pipeline, "execution_id", e.ExecutionID)
+	log := n.log.With("event_id", e.ID, "pipeline", e.Pipeline, "execution_id", e.ExecutionID, "kind", kind(e.Type))
 	var d approvalDetail
 	if err := json.Unmarshal(e.Detail, &d); err != nil || len(d.Detail.Message) == 0 || d.Detail.NotificationArn == "" {
-		log.Error("notifier: approval event has no notificationArn and message; skipped", "err", err)
+		log.Error("notifier: event has no notificationArn and message; skipped", "err", err)
 		return nil
 	}
 	name := TargetName(d.Detail.NotificationArn)
 	log = log.With("notification_arn", d.Detail.NotificationArn, "target", name)
 	t, err := n.store.GetNotificationTarget(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
-		log.Warn("notifier: no notification target of that name; approval notification not sent " +
+		log.Warn("notifier: no notification target of that name; notification not sent " +
 			"(register one with PutNotificationTarget, see docs/api-extensions.md)")
 		return nil
 	}
@@ -300,20 +320,20 @@ func (n *Notifier) handle(ctx context.Context, e *store.Event) error {
 	var key []byte
 	if t.SealedSecret != nil {
 		if n.opener == nil {
-			log.Error("notifier: target has a secret but the notifier cannot open secrets; approval notification not sent")
+			log.Error("notifier: target has a secret but the notifier cannot open secrets; notification not sent")
 			return nil
 		}
 		if key, err = n.opener.Open(t.SealedSecret); err != nil {
-			log.Error("notifier: cannot open the target's secret; approval notification not sent (set the secret again with PutNotificationTarget)", "err", err)
+			log.Error("notifier: cannot open the target's secret; notification not sent (set the secret again with PutNotificationTarget)", "err", err)
 			return nil
 		}
 	}
-	return n.deliver(ctx, log, e.ID, t.URL, d.Detail.Message, key)
+	return n.deliver(ctx, log, kind(e.Type), e.ID, t.URL, d.Detail.Message, key)
 }
 
 // deliver POSTs body to target URL u, with retries. It returns an error
 // only when ctx ended.
-func (n *Notifier) deliver(ctx context.Context, log *slog.Logger, eventID int64, u string, body, key []byte) error {
+func (n *Notifier) deliver(ctx context.Context, log *slog.Logger, what string, eventID int64, u string, body, key []byte) error {
 	log = log.With("host", hostOf(u))
 	wait := n.cfg.Backoff
 	for attempt := 1; ; attempt++ {
@@ -322,16 +342,16 @@ func (n *Notifier) deliver(ctx context.Context, log *slog.Logger, eventID int64,
 			return ctx.Err()
 		}
 		if err == nil && status/100 == 2 {
-			log.Info("notifier: delivered approval notification", "status", status, "attempt", attempt)
+			log.Info("notifier: delivered "+what, "status", status, "attempt", attempt)
 			return nil
 		}
 		permanent := err == nil && status/100 != 5 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests
 		if permanent || attempt >= n.cfg.Attempts {
-			log.Error("notifier: approval notification not delivered; giving up", "attempts", attempt,
+			log.Error("notifier: "+what+" not delivered; giving up", "attempts", attempt,
 				"status", status, "err", err)
 			return nil
 		}
-		log.Warn("notifier: approval notification delivery failed; will retry", "attempt", attempt,
+		log.Warn("notifier: "+what+" delivery failed; will retry", "attempt", attempt,
 			"status", status, "err", err, "retry_in", wait)
 		select {
 		case <-ctx.Done():

@@ -3,14 +3,15 @@ package notify
 import (
 	"context"
 
-	"github.com/slipway-cd/slipway/internal/engine"
 	"github.com/slipway-cd/slipway/internal/store"
 )
 
 // WatchApprovals returns st with one difference: after a write that
-// appended an approval event (engine.EventApproval) commits, it calls
+// appended an event the notifier delivers ([Delivers]: approvals and
+// deployment triggers) commits, it calls
 // wake (Notifier.Wake), so the notifier delivers at once instead of at its
-// next poll. Give it to the engine, the writer of events. wake runs after
+// next poll. Give it to the writers of those events (the engine and the
+// deployment runner). wake runs after
 // the commit, never inside a transaction, and must not block.
 func WatchApprovals(st store.Store, wake func()) store.Store {
 	return &watchedStore{Store: st, wake: wake}
@@ -24,7 +25,7 @@ type watchedStore struct {
 // AppendEvent implements store.Queries: a plain append commits at once.
 func (s *watchedStore) AppendEvent(ctx context.Context, e *store.Event) error {
 	err := s.Store.AppendEvent(ctx, e)
-	if err == nil && e.Type == engine.EventApproval {
+	if err == nil && Delivers(e.Type) {
 		s.wake()
 	}
 	return err
@@ -50,7 +51,7 @@ type watchedQueries struct {
 // AppendEvent implements store.Queries.
 func (q *watchedQueries) AppendEvent(ctx context.Context, e *store.Event) error {
 	err := q.Queries.AppendEvent(ctx, e)
-	if err == nil && e.Type == engine.EventApproval {
+	if err == nil && Delivers(e.Type) {
 		*q.appended = true
 	}
 	return err

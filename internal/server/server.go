@@ -194,7 +194,9 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("deployment signing key: %w", err)
 	}
-	s.deployer = deploy.New(s.store, s.cfg.Deploy, s.cfg.Logger)
+	// Its store wakes the notifier when a trigger event commits.
+	s.deployer = deploy.New(notify.WatchApprovals(s.store, s.notifier.Wake), s.cfg.Deploy, s.cfg.Logger)
+	s.deployer.Region, s.deployer.AccountID = s.cfg.Region, s.accountID
 	s.codeDeploy = &codedeploy.Service{Store: s.store, Region: s.cfg.Region, AccountID: s.accountID, Logger: s.cfg.Logger, Runner: s.deployer}
 	s.codeDeploy.Register(api)
 	hostCommands := &codedeploy.CommandService{Store: s.store, Runner: s.deployer, Signer: signer, Region: s.cfg.Region, AccountID: s.accountID, Logger: s.cfg.Logger}
@@ -208,6 +210,7 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	ext := &extensions.Service{Store: s.store, Sealer: sealer, Logger: s.cfg.Logger, Keys: keys, AccountID: s.accountID,
 		Repos: &extensions.Repositories{Host: s.repos, PublicURL: s.cfg.Engine.ConsoleURL, Region: s.cfg.Region, AccountID: s.accountID}}
 	ext.Connections = &extensions.Connections{Region: s.cfg.Region, AccountID: s.accountID}
+	ext.Engine = s.engine // HeartbeatJob and PutJobLog of remote workers
 	ext.Register(api)
 
 	if s.artifacts, err = s.openArtifacts(ctx); err != nil {
