@@ -4,6 +4,10 @@
 // the stock CodeDeploy agent. See docs/agent.md.
 //
 //	slipway-agent --config /etc/slipway-agent/agent.yml [--root DIR] [--install-root DIR]
+//	slipway-agent enroll --server URL --token TOKEN --name NAME [--out agent.yml]
+//
+// enroll registers this host as instance NAME with an enrollment token
+// (POST /enroll) and writes its configuration to --out (mode 0600).
 //
 // SIGTERM or SIGINT stops polling at once and lets the command that is
 // running finish and be reported (for at most
@@ -21,6 +25,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/slipway-cd/slipway/internal/agent"
 )
@@ -30,6 +35,9 @@ func main() {
 }
 
 func run(args []string, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "enroll" {
+		return runEnroll(args[1:], stderr)
+	}
 	fs := flag.NewFlagSet("slipway-agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "/etc/slipway-agent/agent.yml", "configuration file")
@@ -120,4 +128,44 @@ func newLogger(cfg *agent.Config, stderr io.Writer) (*slog.Logger, func(), error
 		closeFn = func() { f.Close() }
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), closeFn, nil
+}
+
+// runEnroll is `slipway-agent enroll`.
+func runEnroll(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("slipway-agent enroll", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	server := fs.String("server", "", "the Slipway server's URL, as this host reaches it (required)")
+	token := fs.String("token", "", "the enrollment token (required; also read from $SLIPWAY_ENROLLMENT_TOKEN)")
+	name := fs.String("name", "", "the instance name to register (default the host name)")
+	out := fs.String("out", "/etc/slipway-agent/agent.yml", "where to write the agent configuration (must not exist)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *token == "" {
+		*token = os.Getenv("SLIPWAY_ENROLLMENT_TOKEN")
+	}
+	if *name == "" {
+		*name, _ = os.Hostname()
+	}
+	if *server == "" || *token == "" || *name == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: slipway-agent enroll --server URL --token TOKEN --name NAME [--out agent.yml]")
+		return 2
+	}
+	if _, err := os.Stat(*out); err == nil {
+		fmt.Fprintf(stderr, "slipway-agent enroll: %s exists; remove it or choose another --out\n", *out)
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cfg, err := agent.Enroll(ctx, nil, *server, *token, *name)
+	if err != nil {
+		fmt.Fprintln(stderr, "slipway-agent:", err)
+		return 1
+	}
+	if err := agent.WriteNewFile(*out, cfg); err != nil {
+		fmt.Fprintln(stderr, "slipway-agent: write configuration:", err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "Enrolled instance %s; wrote its configuration to %s (mode 0600).\nStart the agent: slipway-agent --config %s\n", *name, *out, *out)
+	return 0
 }

@@ -14,8 +14,8 @@ import (
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/aws/smithy-go"
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
+	"github.com/slipway-cd/slipway/internal/agent"
 	"github.com/slipway-cd/slipway/internal/slipwayapi"
 )
 
@@ -41,19 +41,6 @@ func sdkError(err error) error {
 		return fmt.Errorf("%s: %s", api.ErrorCode(), api.ErrorMessage())
 	}
 	return apiError(err)
-}
-
-// agentConfig is the agent configuration `instance register` writes
-// (docs/agent.md), in this order.
-type agentConfig struct {
-	Endpoint        string `yaml:"endpoint"`
-	Region          string `yaml:"region"`
-	AccessKeyID     string `yaml:"aws_access_key_id"`
-	SecretAccessKey string `yaml:"aws_secret_access_key"`
-	IAMUserARN      string `yaml:"iam_user_arn"`
-	InstanceName    string `yaml:"instance_name"`
-	RootDir         string `yaml:"root_dir"`
-	LogDir          string `yaml:"log_dir"`
 }
 
 func newInstanceCommand(stdout io.Writer) *cobra.Command {
@@ -120,13 +107,12 @@ Copy that file to the host and start the agent with it.`,
 			if agentEndpoint != "" {
 				endpoint = agentEndpoint
 			}
-			data, err := yaml.Marshal(&agentConfig{Endpoint: endpoint, Region: ext.Region, AccessKeyID: key.AccessKeyID,
+			data, err := agent.RegistrationConfig(&agent.Registration{Endpoint: endpoint, Region: ext.Region, AccessKeyID: key.AccessKeyID,
 				SecretAccessKey: key.SecretAccessKey, IAMUserARN: key.UserArn, InstanceName: name, RootDir: rootDir, LogDir: logDir})
 			if err != nil {
 				return err
 			}
-			header := "# slipway-agent configuration of instance " + name + " (docs/agent.md).\n# It holds the instance's secret access key: keep it private.\n"
-			if _, err := fh.Write(append([]byte(header), data...)); err != nil {
+			if _, err := fh.Write(data); err != nil {
 				return fmt.Errorf("write %s: %w", out, err)
 			}
 			if err := fh.Close(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/slipway-cd/slipway/internal/awsproto"
@@ -55,7 +56,8 @@ func fleetConfig(ctx context.Context, q store.Queries, name string) (fleet.Confi
 }
 
 // CreateDeployment deploys a registered revision to a deployment group's
-// registered instances. One deployment per group runs at a time.
+// registered instances. One deployment per group runs at a time; a group
+// tagged slipway:queue=true queues one more instead of refusing it.
 func (s *Service) CreateDeployment(ctx context.Context, in *cdapi.CreateDeploymentInput) (*cdapi.CreateDeploymentOutput, error) {
 	if in.DeploymentGroupName == "" {
 		return nil, awsproto.Errorf(cdapi.DeploymentGroupNameRequiredException, "deploymentGroupName is required")
@@ -119,8 +121,12 @@ func (s *Service) CreateDeployment(ctx context.Context, in *cdapi.CreateDeployme
 		if in.AutoRollbackConfiguration != nil {
 			auto = in.AutoRollbackConfiguration
 		}
+		queue, err := s.groupQueues(ctx, q, g)
+		if err != nil {
+			return err
+		}
 		loc := rev.location
-		d, err = s.Runner.Insert(ctx, q, &deploy.Request{Group: g, Instances: names, Detail: deploy.Detail{
+		d, err = s.Runner.Insert(ctx, q, &deploy.Request{Group: g, Instances: names, Queue: queue, Detail: deploy.Detail{
 			Revision: &loc, RevisionKey: rev.key, ConfigName: cfgName, Config: cfg, Description: in.Description,
 			IgnoreApplicationStopFailures: in.IgnoreApplicationStopFailures != nil && *in.IgnoreApplicationStopFailures,
 			UpdateOutdatedInstancesOnly:   in.UpdateOutdatedInstancesOnly != nil && *in.UpdateOutdatedInstancesOnly,
@@ -139,6 +145,21 @@ func (s *Service) CreateDeployment(ctx context.Context, in *cdapi.CreateDeployme
 	s.Runner.Kick(d.ID)
 	s.logger().InfoContext(ctx, "deployment created", "deployment", d.ID, "application", d.Application, "group", d.GroupName)
 	return &cdapi.CreateDeploymentOutput{DeploymentId: d.ID}, nil
+}
+
+// groupQueues reports whether a deployment group opted into the Slipway
+// deployment queue: its tag deploy.QueueTag ("slipway:queue") is "true".
+func (s *Service) groupQueues(ctx context.Context, q store.Queries, g *store.DeploymentGroup) (bool, error) {
+	tags, err := q.ListTags(ctx, s.DeploymentGroupARN(g.Application, g.Name))
+	if err != nil {
+		return false, err
+	}
+	for _, t := range tags {
+		if t.Key == deploy.QueueTag {
+			return strings.EqualFold(strings.TrimSpace(t.Value), "true"), nil
+		}
+	}
+	return false, nil
 }
 
 func cmpOr(vals ...string) string {

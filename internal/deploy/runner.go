@@ -197,6 +197,11 @@ type Request struct {
 	Group     *store.DeploymentGroup
 	Instances []string // the instances the group selects, in order
 	Detail    Detail   // Group, Application and GroupID are filled from Group
+	// Queue, when the group has an active deployment, inserts this one
+	// with status Queued instead of returning *ErrGroupBusy; it starts
+	// when the active one ends, and it supersedes (stops) any deployment
+	// of the group already queued, so at most one waits.
+	Queue bool
 }
 
 // Insert creates a deployment (status Created) with its targets inside the
@@ -210,8 +215,12 @@ func (r *Runner) Insert(ctx context.Context, q store.Queries, req *Request) (*st
 	if err != nil {
 		return nil, err
 	}
+	queued := false
 	if len(active) > 0 {
-		return nil, &ErrGroupBusy{Group: g.Name, DeploymentID: active[0].ID}
+		if !req.Queue {
+			return nil, &ErrGroupBusy{Group: g.Name, DeploymentID: active[0].ID}
+		}
+		queued = true
 	}
 	det := req.Detail
 	det.Application, det.Group, det.GroupID = g.Application, g.Name, g.ID
@@ -246,6 +255,11 @@ func (r *Runner) Insert(ctx context.Context, q store.Queries, req *Request) (*st
 	now := r.now()
 	d := &store.Deployment{ID: NewID(), Application: g.Application, GroupName: g.Name, GroupID: g.ID,
 		Status: cdapi.DeploymentStatusCreated, Active: true, Created: now, Updated: now}
+	if queued {
+		// A queued deployment is not active: reconciling and the group's
+		// busy check ignore it until startQueued makes it Created.
+		d.Status, d.Active = cdapi.DeploymentStatusQueued, false
+	}
 	for _, name := range req.Instances {
 		st := states[name]
 		if st == nil {
@@ -271,6 +285,11 @@ func (r *Runner) Insert(ctx context.Context, q store.Queries, req *Request) (*st
 		if err := q.MarkApplicationRevisionUsed(ctx, g.Application, det.RevisionKey, now); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
+	}
+	if queued {
+		// The group's last attempted deployment and target revision change
+		// when the queued deployment starts.
+		return d, r.supersede(ctx, q, g, d.ID, now)
 	}
 	// The group's target revision is the one deployed last ("deployed"
 	// revisions in ListApplicationRevisions).
@@ -312,6 +331,10 @@ func (r *Runner) Stop(ctx context.Context, id string, rollback bool) (string, er
 		d, err := q.GetDeployment(ctx, id)
 		if err != nil {
 			return err
+		}
+		if d.Status == cdapi.DeploymentStatusQueued {
+			status = cdapi.StopStatusSucceeded
+			return r.endQueued(ctx, q, d, cdapi.ErrorCodeManualStop, "The deployment was stopped by a user (StopDeployment) while it was queued.", r.now())
 		}
 		if !d.Active {
 			return ErrCompleted
@@ -579,10 +602,107 @@ func (r *Runner) finish(ctx context.Context, q store.Queries, d *store.Deploymen
 	if err := saveGroupInfo(ctx, q, g, info); err != nil {
 		return nil, err
 	}
-	if !r.wantsRollback(d, det) {
-		return nil, nil
+	if r.wantsRollback(d, det) {
+		kick, err := r.rollback(ctx, q, d, det, g, prevSuccess, targets)
+		if err != nil || len(kick) > 0 {
+			return kick, err // a queued deployment waits for the rollback
+		}
 	}
-	return r.rollback(ctx, q, d, det, g, prevSuccess, targets)
+	return r.startQueued(ctx, q, g, now)
+}
+
+// QueueTag is the deployment group tag (TagResource) that opts a group
+// into queueing: with value "true", CreateDeployment on a busy group
+// queues the deployment instead of failing (docs/api-extensions.md).
+const QueueTag = "slipway:queue"
+
+// supersede stops the group's queued deployments other than keep: a
+// newer revision was queued.
+func (r *Runner) supersede(ctx context.Context, q store.Queries, g *store.DeploymentGroup, keep string, now time.Time) error {
+	queued, err := q.ListDeployments(ctx, store.DeploymentFilter{Application: g.Application, GroupName: g.Name, Statuses: []string{cdapi.DeploymentStatusQueued}})
+	if err != nil {
+		return err
+	}
+	for _, o := range queued {
+		if o.ID == keep {
+			continue
+		}
+		if err := r.endQueued(ctx, q, o, cdapi.ErrorCodeManualStop, "superseded by deployment "+keep, now); err != nil {
+			return err
+		}
+		r.logger.InfoContext(ctx, "queued deployment superseded", "deployment", o.ID, "by", keep, "group", g.Name)
+	}
+	return nil
+}
+
+// endQueued ends a queued deployment as Stopped without running it: its
+// instances are Skipped.
+func (r *Runner) endQueued(ctx context.Context, q store.Queries, d *store.Deployment, code, message string, now time.Time) error {
+	det, err := DecodeDetail(d)
+	if err != nil {
+		return err
+	}
+	_, targets, err := loadState(ctx, q, d, det)
+	if err != nil {
+		return err
+	}
+	for _, tr := range targets {
+		tr.row.Status = cdapi.InstanceStatusSkipped
+		for _, e := range tr.doc.Events {
+			e.Status = cdapi.LifecycleEventStatusSkipped
+		}
+		tr.row.Detail, tr.row.Updated = encode(tr.doc), now
+		if err := q.PutDeploymentTarget(ctx, tr.row); err != nil {
+			return err
+		}
+	}
+	det.Error = &cdapi.ErrorInformation{Code: code, Message: message}
+	det.Completed = now
+	d.Status, d.Active, d.Detail, d.Updated = cdapi.DeploymentStatusStopped, false, encode(det), now
+	if err := q.UpdateDeployment(ctx, d); err != nil {
+		return err
+	}
+	return r.deploymentTrigger(ctx, q, d, det, targets, cdapi.TriggerEventTypeDeploymentStop, now)
+}
+
+// startQueued makes the group's oldest queued deployment Created (the
+// caller kicks the IDs returned) when the group has no active one.
+func (r *Runner) startQueued(ctx context.Context, q store.Queries, g *store.DeploymentGroup, now time.Time) ([]string, error) {
+	active, err := q.ListDeployments(ctx, store.DeploymentFilter{Application: g.Application, GroupName: g.Name, ActiveOnly: true})
+	if err != nil || len(active) > 0 {
+		return nil, err
+	}
+	queued, err := q.ListDeployments(ctx, store.DeploymentFilter{Application: g.Application, GroupName: g.Name, Statuses: []string{cdapi.DeploymentStatusQueued}})
+	if err != nil || len(queued) == 0 {
+		return nil, err
+	}
+	d := queued[0]
+	det, err := DecodeDetail(d)
+	if err != nil {
+		return nil, err
+	}
+	info, err := groupInfo(g)
+	if err != nil {
+		return nil, err
+	}
+	if ls := info.LastSuccessfulDeployment; ls != nil && ls.DeploymentId != "" {
+		if prev, err := q.GetDeployment(ctx, ls.DeploymentId); err == nil {
+			if pd, err := DecodeDetail(prev); err == nil {
+				det.PreviousRevision = pd.Revision
+			}
+		}
+	}
+	d.Status, d.Active, d.Detail, d.Updated = cdapi.DeploymentStatusCreated, true, encode(det), now
+	if err := q.UpdateDeployment(ctx, d); err != nil {
+		return nil, err
+	}
+	info.TargetRevision = det.Revision
+	info.LastAttemptedDeployment = &cdapi.LastDeploymentInfo{DeploymentId: d.ID, Status: d.Status, CreateTime: awsproto.NewTime(d.Created)}
+	if err := saveGroupInfo(ctx, q, g, info); err != nil {
+		return nil, err
+	}
+	r.logger.InfoContext(ctx, "queued deployment starting", "deployment", d.ID, "group", g.Name)
+	return []string{d.ID}, nil
 }
 
 func (r *Runner) wantsRollback(d *store.Deployment, det *Detail) bool {

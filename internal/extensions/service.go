@@ -84,6 +84,9 @@ func (s *Service) Register(srv *awsproto.Server) {
 	awsproto.Handle(svc, "GetLifecycleEventLog", s.GetLifecycleEventLog)
 	awsproto.Handle(svc, "HeartbeatJob", s.HeartbeatJob)
 	awsproto.Handle(svc, "PutJobLog", s.PutJobLog)
+	awsproto.Handle(svc, "CreateEnrollmentToken", s.CreateEnrollmentToken)
+	awsproto.Handle(svc, "ListEnrollmentTokens", s.ListEnrollmentTokens)
+	awsproto.Handle(svc, "DeleteEnrollmentToken", s.DeleteEnrollmentToken)
 	srv.Register(svc)
 }
 

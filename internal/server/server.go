@@ -227,6 +227,7 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	mux.Handle("/git/", s.repos)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("POST /webhooks/{name}", cp.ServeWebhook)
+	mux.Handle("POST "+slipwayapi.EnrollPath, &enrollHandler{ext: ext, cd: s.codeDeploy, endpoint: s.endpoint, region: s.cfg.Region, logger: s.cfg.Logger})
 	s.handler = mux
 	return nil
 }

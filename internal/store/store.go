@@ -83,6 +83,7 @@ type Queries interface {
 	DeploymentQueries
 	BuildQueries
 	FunctionQueries
+	EnrollQueries
 
 	// CreatePipeline inserts version p.Version of a new pipeline; ErrExists
 	// if the name is taken.
