@@ -15,6 +15,7 @@ import (
 	"github.com/slipway-cd/slipway/internal/cdapi"
 	"github.com/slipway-cd/slipway/internal/cdcmdapi"
 	"github.com/slipway-cd/slipway/internal/deploy"
+	"github.com/slipway-cd/slipway/internal/githost"
 	"github.com/slipway-cd/slipway/internal/hostcmd"
 	"github.com/slipway-cd/slipway/internal/store"
 )
@@ -36,9 +37,12 @@ const InstanceUserPrefix = "instance."
 // extensions.CreateInstanceCredentials) or with the key of the IAM user
 // it was registered with. A host sees only its own commands.
 type CommandService struct {
-	Store     store.Store
-	Runner    *deploy.Runner
-	Signer    *hostcmd.Signer
+	Store  store.Store
+	Runner *deploy.Runner
+	Signer *hostcmd.Signer
+	// Repos holds the hosted repositories that GitHubLocation revisions
+	// name: repository "owner/name" is the hosted repository "name".
+	Repos     *githost.Host
 	Region    string
 	AccountID string
 	Logger    *slog.Logger
@@ -206,9 +210,11 @@ func (c *CommandService) GetDeploymentSpecification(ctx context.Context, in *cdc
 			Bucket: r.S3Location.Bucket, Key: r.S3Location.Key, BundleType: r.S3Location.BundleType, Version: r.S3Location.Version, ETag: r.S3Location.ETag}}
 		spec.SlipwayBundleUrl = hostcmd.BundlePathPrefix + d.ID
 	case r != nil && r.GitHubLocation != nil:
+		// Served from the hosted repository as a zip of the commit's tree.
 		account, repo, _ := strings.Cut(r.GitHubLocation.Repository, "/")
 		spec.Revision = hostcmd.Revision{RevisionType: hostcmd.RevisionGitHub, GitHubRevision: &hostcmd.GitHubRevision{
-			Account: account, Repository: repo, CommitId: r.GitHubLocation.CommitId, BundleType: "tar", Anonymous: true}}
+			Account: account, Repository: repo, CommitId: r.GitHubLocation.CommitId, BundleType: "zip", Anonymous: true}}
+		spec.SlipwayBundleUrl = hostcmd.BundlePathPrefix + d.ID
 	default:
 		return nil, awsproto.Errorf(cdcmdapi.ServerException, "deployment %s has no revision", d.ID)
 	}
@@ -295,6 +301,10 @@ func (c *CommandService) BundleHandler(authn awsproto.Authenticator, artifacts a
 			return
 		}
 		det, err := deploy.DecodeDetail(d)
+		if err == nil && det.Revision != nil && det.Revision.GitHubLocation != nil {
+			c.serveGitBundle(w, r, det.Revision.GitHubLocation)
+			return
+		}
 		if err != nil || det.Revision == nil || det.Revision.S3Location == nil {
 			http.Error(w, "the deployment has no S3 bundle", http.StatusNotFound)
 			return
@@ -311,4 +321,28 @@ func (c *CommandService) BundleHandler(authn awsproto.Authenticator, artifacts a
 		}
 		_, _ = io.Copy(w, body)
 	})
+}
+
+// HostedRepository returns the hosted repository a GitHubLocation's
+// repository ("owner/name", or just "name") names.
+func HostedRepository(repository string) string {
+	if _, name, ok := strings.Cut(repository, "/"); ok {
+		return name
+	}
+	return repository
+}
+
+// serveGitBundle streams the tree of a GitHubLocation revision's commit
+// from the hosted repository as a zip file.
+func (c *CommandService) serveGitBundle(w http.ResponseWriter, r *http.Request, loc *cdapi.GitHubLocation) {
+	name := HostedRepository(loc.Repository)
+	if c.Repos == nil || !c.Repos.Exists(name) {
+		http.Error(w, fmt.Sprintf("repository %q of the GitHub revision is not hosted by this server (owner/name maps to the hosted repository name)", loc.Repository), http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "application/zip")
+	if err := githost.Archive(r.Context(), c.Repos.Path(name), loc.CommitId, w); err != nil {
+		c.Logger.Error("serve git bundle", "repository", name, "commit", loc.CommitId, "err", err)
+		http.Error(w, "cannot archive commit "+loc.CommitId+" of "+name, http.StatusNotFound)
+	}
 }

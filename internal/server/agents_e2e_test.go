@@ -651,4 +651,28 @@ artifacts:
 		t.Errorf("deployment %s of the pipeline: %s", depID, d.Status)
 	}
 	f.checkApp("built-" + commit)
+
+	// A GitHubLocation revision deploys a commit of a hosted repository:
+	// repository "owner/name" is the hosted repository "name".
+	bundleRepo, err := f.ext.CreateRepository(ctx, &slipwayapi.CreateRepositoryInput{RepositoryName: "shop-bundle"})
+	if err != nil {
+		t.Fatalf("CreateRepository: %v", err)
+	}
+	bdir := writeTree(t, appFiles("from-git", nil))
+	bu, _ := url.Parse(bundleRepo.Repository.CloneURLHTTP)
+	bu.User = url.UserPassword(id, secret)
+	gitIn(t, bdir, "init", "--quiet", "--initial-branch=main")
+	gitIn(t, bdir, "add", "--all")
+	gitIn(t, bdir, "commit", "--quiet", "-m", "bundle")
+	bcommit := gitIn(t, bdir, "rev-parse", "HEAD")
+	gitIn(t, bdir, "push", "--quiet", bu.String(), "main")
+	gitRev := &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeGitHub,
+		GitHubLocation: &cdtypes.GitHubLocation{Repository: aws.String("acme/shop-bundle"), CommitId: aws.String(bcommit)}}
+	mustDo[*codedeploy.RegisterApplicationRevisionOutput](t, "register")(f.cd.RegisterApplicationRevision(ctx, &codedeploy.RegisterApplicationRevisionInput{
+		ApplicationName: aws.String("shop"), Revision: gitRev}))
+	gid := f.deploy(gitRev, nil)
+	if d := f.wait(gid); d.Status != cdtypes.DeploymentStatusSucceeded {
+		t.Fatalf("GitHubLocation deployment %s: %+v\n%s", d.Status, d.ErrorInformation, f.describe(gid))
+	}
+	f.checkApp("from-git")
 }

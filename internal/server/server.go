@@ -207,6 +207,7 @@ func (s *Server) bootstrap(ctx context.Context) error {
 		return fmt.Errorf("git repositories directory: %w", err)
 	}
 	s.repos = &githost.Host{Root: gitRoot, Auth: keyAuth{keys}, OnPush: s.onPush, Logger: s.cfg.Logger}
+	hostCommands.Repos = s.repos // GitHubLocation revisions come from hosted repositories
 	ext := &extensions.Service{Store: s.store, Sealer: sealer, Logger: s.cfg.Logger, Keys: keys, AccountID: s.accountID,
 		Repos: &extensions.Repositories{Host: s.repos, PublicURL: s.cfg.Engine.ConsoleURL, Region: s.cfg.Region, AccountID: s.accountID}}
 	ext.Connections = &extensions.Connections{Region: s.cfg.Region, AccountID: s.accountID}
