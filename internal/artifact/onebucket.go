@@ -11,7 +11,9 @@ import (
 // object (bucket, key) is stored as Bucket/<bucket>/<key>. A server is
 // configured with one S3 bucket, while pipelines name their own artifact
 // "buckets" (artifactStore.location); OneBucket keeps them apart as
-// prefixes.
+// prefixes. The real bucket itself maps to itself, unprefixed, so objects
+// that other S3 clients write there (`aws deploy push --s3-location
+// s3://<bucket>/<key>`) are found under the same bucket and key.
 type OneBucket struct {
 	Store  Store
 	Bucket string
@@ -21,12 +23,20 @@ func (o *OneBucket) key(bucket, key string) (string, error) {
 	if err := validate(bucket, key); err != nil {
 		return "", err
 	}
-	return bucket + "/" + key, nil
+	return o.prefix(bucket) + key, nil
+}
+
+// prefix is where a bucket's objects live in the real bucket.
+func (o *OneBucket) prefix(bucket string) string {
+	if bucket == o.Bucket {
+		return ""
+	}
+	return bucket + "/"
 }
 
 func (o *OneBucket) info(bucket string, in ObjectInfo) ObjectInfo {
 	in.Bucket = bucket
-	in.Key = strings.TrimPrefix(in.Key, bucket+"/")
+	in.Key = strings.TrimPrefix(in.Key, o.prefix(bucket))
 	return in
 }
 
@@ -74,7 +84,7 @@ func (o *OneBucket) List(ctx context.Context, bucket, prefix string) ([]ObjectIn
 	if err := ValidateBucket(bucket); err != nil {
 		return nil, err
 	}
-	infos, err := o.Store.List(ctx, o.Bucket, bucket+"/"+prefix)
+	infos, err := o.Store.List(ctx, o.Bucket, o.prefix(bucket)+prefix)
 	if err != nil {
 		return nil, fmt.Errorf("list %s/%s: %w", bucket, prefix, err)
 	}

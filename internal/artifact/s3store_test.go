@@ -71,6 +71,20 @@ func TestS3Store(t *testing.T) {
 			store: &OneBucket{Store: srv.store, Bucket: "slipway-plain"}, bucket: "codepipeline-us-east-1-123", missingBucket: "no-such-bucket",
 		})
 	})
+	t.Run("OneBucket/RealBucketUnprefixed", func(t *testing.T) {
+		t.Parallel()
+		// What another S3 client put in the real bucket is found there
+		// under the same key (aws deploy push to s3://<bucket>/<key>).
+		ctx := t.Context()
+		if _, err := srv.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("slipway-plain"), Key: aws.String("pushed/app.zip"), Body: strings.NewReader("zip")}); err != nil {
+			t.Fatal(err)
+		}
+		one := &OneBucket{Store: srv.store, Bucket: "slipway-plain"}
+		h, err := one.Head(ctx, "slipway-plain", "pushed/app.zip")
+		if err != nil || h.Size != 3 || h.Bucket != "slipway-plain" || h.Key != "pushed/app.zip" {
+			t.Errorf("Head through OneBucket = %+v, %v", h, err)
+		}
+	})
 
 	t.Run("SHA256Metadata", func(t *testing.T) {
 		t.Parallel()
