@@ -246,10 +246,7 @@ func (s *Service) ListPipelines(ctx context.Context, in *cpapi.ListPipelinesInpu
 	if err != nil {
 		return nil, err
 	}
-	limit := 100
-	if in.MaxResults != nil {
-		limit = int(*in.MaxResults)
-	}
+	limit := pageLimit(in.MaxResults, 100)
 	rows, err := s.Store.ListPipelines(ctx, store.Page{After: after, Limit: limit + 1})
 	if err != nil {
 		return nil, fmt.Errorf("list pipelines: %w", err)

@@ -87,10 +87,7 @@ func (s *Service) ListTagsForResource(ctx context.Context, in *cpapi.ListTagsFor
 	if err != nil {
 		return nil, fmt.Errorf("list tags: %w", err)
 	}
-	limit := 100
-	if in.MaxResults != nil {
-		limit = int(*in.MaxResults)
-	}
+	limit := pageLimit(in.MaxResults, 100)
 	out := &cpapi.ListTagsForResourceOutput{Tags: []cpapi.Tag{}}
 	for _, t := range tags {
 		if t.Key <= after && after != "" {

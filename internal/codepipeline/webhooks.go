@@ -303,10 +303,7 @@ func (s *Service) ListWebhooks(ctx context.Context, in *cpapi.ListWebhooksInput)
 	if err != nil {
 		return nil, err
 	}
-	limit := 100
-	if in.MaxResults != nil {
-		limit = int(*in.MaxResults)
-	}
+	limit := pageLimit(in.MaxResults, 100)
 	rows, err := s.Store.ListWebhooks(ctx, store.Page{After: after, Limit: limit + 1})
 	if err != nil {
 		return nil, fmt.Errorf("list webhooks: %w", err)
