@@ -121,12 +121,8 @@ func (s *Service) Register(srv *awsproto.Server) {
 	awsproto.Handle(svc, "DeleteDeploymentConfig", s.DeleteDeploymentConfig)
 	awsproto.Handle(svc, "ListDeploymentConfigs", s.ListDeploymentConfigs)
 
-	awsproto.Handle(svc, "CreateDeploymentGroup", func(ctx context.Context, in *createGroupRequest) (*cdapi.CreateDeploymentGroupOutput, error) {
-		return s.CreateDeploymentGroup(ctx, &in.CreateDeploymentGroupInput)
-	})
-	awsproto.Handle(svc, "UpdateDeploymentGroup", func(ctx context.Context, in *updateGroupRequest) (*cdapi.UpdateDeploymentGroupOutput, error) {
-		return s.UpdateDeploymentGroup(ctx, &in.UpdateDeploymentGroupInput)
-	})
+	awsproto.Handle(svc, "CreateDeploymentGroup", s.CreateDeploymentGroup)
+	awsproto.Handle(svc, "UpdateDeploymentGroup", s.UpdateDeploymentGroup)
 	awsproto.Handle(svc, "GetDeploymentGroup", s.GetDeploymentGroup)
 	awsproto.Handle(svc, "DeleteDeploymentGroup", s.DeleteDeploymentGroup)
 	awsproto.Handle(svc, "ListDeploymentGroups", s.ListDeploymentGroups)

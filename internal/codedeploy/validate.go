@@ -10,65 +10,6 @@ import (
 	"github.com/slipway-cd/slipway/internal/store"
 )
 
-// The generated ValidateAt of cdapi.EC2TagSet and cdapi.OnPremisesTagSet
-// (lists of lists) indexes the outer list with the inner loop's index, so
-// a tag set such as [[a, b]] panics (index out of range) and the request
-// ends as InternalFailure. Until shapegen is fixed, the deployment group
-// operations decode into these wrappers, whose Validate runs the generated
-// checks with the tag sets set aside and checks the tag sets itself.
-
-// createGroupRequest is the CreateDeploymentGroup input with a safe Validate.
-type createGroupRequest struct {
-	cdapi.CreateDeploymentGroupInput
-}
-
-// Validate implements the model's constraints (see above).
-func (r *createGroupRequest) Validate() error {
-	in := &r.CreateDeploymentGroupInput
-	var v awsproto.Violations
-	ec2, onPrem := in.Ec2TagSet, in.OnPremisesTagSet
-	in.Ec2TagSet, in.OnPremisesTagSet = nil, nil
-	in.ValidateAt("", &v)
-	in.Ec2TagSet, in.OnPremisesTagSet = ec2, onPrem
-	validateTagSets("", ec2, onPrem, &v)
-	return v.Err()
-}
-
-// updateGroupRequest is the UpdateDeploymentGroup input with a safe Validate.
-type updateGroupRequest struct {
-	cdapi.UpdateDeploymentGroupInput
-}
-
-// Validate implements the model's constraints (see above).
-func (r *updateGroupRequest) Validate() error {
-	in := &r.UpdateDeploymentGroupInput
-	var v awsproto.Violations
-	ec2, onPrem := in.Ec2TagSet, in.OnPremisesTagSet
-	in.Ec2TagSet, in.OnPremisesTagSet = nil, nil
-	in.ValidateAt("", &v)
-	in.Ec2TagSet, in.OnPremisesTagSet = ec2, onPrem
-	validateTagSets("", ec2, onPrem, &v)
-	return v.Err()
-}
-
-// validateTagSets checks the enum of every filter of both tag sets.
-func validateTagSets(path string, ec2 *cdapi.EC2TagSet, onPrem *cdapi.OnPremisesTagSet, v *awsproto.Violations) {
-	if ec2 != nil {
-		for i, group := range ec2.Ec2TagSetList {
-			for j := range group {
-				group[j].ValidateAt(awsproto.Index(awsproto.Index(awsproto.Join(awsproto.Join(path, "ec2TagSet"), "ec2TagSetList"), i), j), v)
-			}
-		}
-	}
-	if onPrem != nil {
-		for i, group := range onPrem.OnPremisesTagSetList {
-			for j := range group {
-				group[j].ValidateAt(awsproto.Index(awsproto.Index(awsproto.Join(awsproto.Join(path, "onPremisesTagSet"), "onPremisesTagSetList"), i), j), v)
-			}
-		}
-	}
-}
-
 // checkTagFilter checks one on-premises tag filter: its type says which of
 // Key and Value it has (KEY_ONLY: a key and no value; VALUE_ONLY: a value
 // and no key; KEY_AND_VALUE: both), within the tag length quotas. code is
