@@ -53,6 +53,9 @@ type Agent struct {
 	WaitBetweenRuns time.Duration
 	// MaxBackoff caps the pause after consecutive errors.
 	MaxBackoff time.Duration
+	// Keepalive is how often a running command tells the server that the
+	// agent is alive; 0 means DefaultKeepalive.
+	Keepalive time.Duration
 	// ShutdownGrace is how long a stopping agent lets the current command
 	// run before cancelling it.
 	ShutdownGrace time.Duration
@@ -204,9 +207,13 @@ func (a *Agent) Process(ctx context.Context, cmd *cdcmdapi.HostCommandInstance) 
 	}
 	log = log.With("deployment", spec.DeploymentID)
 	noop := a.Executor.IsNoop(cmd.CommandName, spec)
-	ack, err := a.Service.PutHostCommandAcknowledgement(ctx, &cdcmdapi.PutHostCommandAcknowledgementInput{
-		HostCommandIdentifier: cmd.HostCommandIdentifier,
-		Diagnostics:           &cdcmdapi.Envelope{Format: "JSON", Payload: fmt.Sprintf(`{"IsCommandNoop":%t}`, noop)},
+	var ack *cdcmdapi.PutHostCommandAcknowledgementOutput
+	err = a.retryTransient(ctx, "PutHostCommandAcknowledgement", cmd.HostCommandIdentifier, func() (err error) {
+		ack, err = a.Service.PutHostCommandAcknowledgement(ctx, &cdcmdapi.PutHostCommandAcknowledgementInput{
+			HostCommandIdentifier: cmd.HostCommandIdentifier,
+			Diagnostics:           &cdcmdapi.Envelope{Format: "JSON", Payload: fmt.Sprintf(`{"IsCommandNoop":%t}`, noop)},
+		})
+		return err
 	})
 	if err != nil {
 		log.Error("acknowledgement failed", "err", err)
@@ -242,7 +249,9 @@ func (a *Agent) Process(ctx context.Context, cmd *cdcmdapi.HostCommandInstance) 
 		})
 		return err
 	}
+	stopKeepalive := a.keepalive(ctx, cmd.HostCommandIdentifier)
 	execErr := a.Executor.Execute(ctx, cmd.CommandName, spec, streamer)
+	stopKeepalive()
 	if execErr != nil {
 		log.Error("command failed", "err", execErr, "elapsed", time.Since(start).Round(time.Millisecond))
 	} else {
@@ -253,9 +262,13 @@ func (a *Agent) Process(ctx context.Context, cmd *cdcmdapi.HostCommandInstance) 
 
 // specification fetches, opens and parses the deployment specification.
 func (a *Agent) specification(ctx context.Context, cmd *cdcmdapi.HostCommandInstance) (*DeploymentSpec, error) {
-	out, err := a.Service.GetDeploymentSpecification(ctx, &cdcmdapi.GetDeploymentSpecificationInput{
-		DeploymentExecutionId: cmd.DeploymentExecutionId,
-		HostIdentifier:        a.HostID,
+	var out *cdcmdapi.GetDeploymentSpecificationOutput
+	err := a.retryTransient(ctx, "GetDeploymentSpecification", cmd.HostCommandIdentifier, func() (err error) {
+		out, err = a.Service.GetDeploymentSpecification(ctx, &cdcmdapi.GetDeploymentSpecificationInput{
+			DeploymentExecutionId: cmd.DeploymentExecutionId,
+			HostIdentifier:        a.HostID,
+		})
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -273,6 +286,63 @@ func (a *Agent) complete(ctx context.Context, id string, err error) {
 		status = cdcmdapi.DeploymentCommandStatusFailed
 	}
 	a.completeWith(ctx, id, status, DiagnosticsFor(err))
+}
+
+// keepalive sends an empty PostHostCommandUpdate every Keepalive until
+// stop is called: the agent does not poll while a command runs, and the
+// server fails the lifecycle event of an agent it has not heard from
+// within its agent lease (AGENT_ISSUE), so a hook that runs longer than
+// the lease must still show that the agent is alive.
+func (a *Agent) keepalive(ctx context.Context, id string) (stop func()) {
+	every := a.Keepalive
+	if every <= 0 {
+		every = DefaultKeepalive
+	}
+	kctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-kctx.Done():
+				return
+			case <-t.C:
+			}
+			rctx, rcancel := context.WithTimeout(kctx, every)
+			_, err := a.Service.PostHostCommandUpdate(rctx, &cdcmdapi.PostHostCommandUpdateInput{
+				HostCommandIdentifier: id,
+				Diagnostics:           &cdcmdapi.Envelope{Format: LogFormat},
+			})
+			rcancel()
+			if err != nil && kctx.Err() == nil {
+				a.log().Debug("keepalive failed", "host_command", id, "err", err)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// retryTransient calls fn until it succeeds, fails with a client error,
+// ctx ends or CompleteRetryFor passes, backing off between attempts, so
+// that a server restart or a short network drop between polling a command
+// and running it does not fail the command.
+func (a *Agent) retryTransient(ctx context.Context, what, id string, fn func() error) error {
+	limit := a.CompleteRetryFor
+	if limit <= 0 {
+		limit = 10 * time.Minute
+	}
+	deadline := time.Now().Add(limit)
+	for n := 1; ; n++ {
+		err := fn()
+		if err == nil || IsClientError(err) || ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		wait := a.backoff(min(n, 10))
+		a.log().Warn(what+" failed; retrying", "host_command", id, "err", err, "retry_in", wait.Round(time.Millisecond))
+		sleep(ctx, wait)
+	}
 }
 
 // completeWith sends PutHostCommandComplete, retrying while the server is
@@ -355,6 +425,7 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 		Root:           cfg.RootDir,
 		InstallRoot:    cfg.InstallRoot,
 		MaxRevisions:   cfg.MaxRevisions,
+		MaxBundleBytes: cfg.MaxBundleBytes,
 		HookWorkingDir: cfg.HookWorkingDir,
 		DeploymentsLog: cfg.EnableDeploymentsLog == nil || *cfg.EnableDeploymentsLog,
 		Fetcher:        client,
@@ -368,6 +439,7 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 		TrackingDir:        filepath.Join(cfg.RootDir, cfg.OngoingDeploymentTracking),
 		WaitBetweenRuns:    cfg.WaitBetweenRuns.D(),
 		MaxBackoff:         cfg.MaxBackoff.D(),
+		Keepalive:          cfg.Keepalive.D(),
 		ShutdownGrace:      cfg.KillAgentMaxWait.D(),
 		Logger:             logger,
 	}, nil

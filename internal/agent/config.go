@@ -26,6 +26,7 @@ const (
 	DefaultWaitBetweenRuns   = 1 * time.Second
 	DefaultHTTPReadTimeout   = 80 * time.Second
 	DefaultMaxBackoff        = 90 * time.Second
+	DefaultKeepalive         = 10 * time.Second
 	DefaultKillAgentMaxWait  = 7200 * time.Second
 	DefaultRegion            = "us-east-1"
 	DefaultOngoingDeployment = "ongoing-deployment"
@@ -74,6 +75,10 @@ type Config struct {
 	// MaxRevisions is how many deployment directories of a deployment
 	// group are kept, the current one included (stock: :max_revisions:).
 	MaxRevisions int `yaml:"max_revisions"`
+	// MaxBundleBytes bounds how many bytes a bundle may unpack to, in
+	// total and per file, so that a zip bomb cannot fill the host's disk
+	// (default 10 GiB in total, 5 GiB per file; Slipway only).
+	MaxBundleBytes int64 `yaml:"max_bundle_bytes"`
 	// WaitBetweenRuns is the pause, in seconds, after a poll that returned
 	// no command (stock: :wait_between_runs:).
 	WaitBetweenRuns Seconds `yaml:"wait_between_runs"`
@@ -83,6 +88,11 @@ type Config struct {
 	// MaxBackoff caps the pause after consecutive errors (stock: 90 s,
 	// fixed in base.rb).
 	MaxBackoff Seconds `yaml:"max_backoff"`
+	// Keepalive is how often, while a command runs (the agent does not
+	// poll then), the agent tells the server it is alive with an empty
+	// PostHostCommandUpdate; keep it well under the server's
+	// --agent-lease (default 10 s; Slipway only).
+	Keepalive Seconds `yaml:"keepalive_interval"`
 	// KillAgentMaxWait is how long a stopping agent lets the current
 	// command run before killing its scripts (stock:
 	// :kill_agent_max_wait_time_seconds:).
@@ -219,6 +229,9 @@ func (c *Config) SetDefaults() {
 	if c.MaxBackoff == 0 {
 		c.MaxBackoff = Seconds(DefaultMaxBackoff)
 	}
+	if c.Keepalive == 0 {
+		c.Keepalive = Seconds(DefaultKeepalive)
+	}
 	if c.KillAgentMaxWait == 0 {
 		c.KillAgentMaxWait = Seconds(DefaultKillAgentMaxWait)
 	}
@@ -258,10 +271,13 @@ func (c *Config) Validate() error {
 	if c.CredentialsFile != "" && c.AccessKeyID != "" {
 		bad("set aws_access_key_id or aws_credentials_file, not both")
 	}
+	if c.MaxBundleBytes < 0 {
+		bad("max_bundle_bytes must not be negative, not %d", c.MaxBundleBytes)
+	}
 	if c.MaxRevisions < 1 {
 		bad("max_revisions must be a positive integer, not %d", c.MaxRevisions)
 	}
-	if c.WaitBetweenRuns < 0 || c.HTTPReadTimeout < 0 || c.MaxBackoff < 0 || c.KillAgentMaxWait < 0 {
+	if c.WaitBetweenRuns < 0 || c.HTTPReadTimeout < 0 || c.MaxBackoff < 0 || c.KillAgentMaxWait < 0 || c.Keepalive < 0 {
 		bad("durations must not be negative")
 	}
 	if !filepath.IsAbs(c.RootDir) {

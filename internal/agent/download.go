@@ -123,10 +123,10 @@ func (x *Executor) unpack(bundle, bundleType, archive string) error {
 	case "zip":
 		var fi os.FileInfo
 		if fi, err = f.Stat(); err == nil {
-			err = artifact.Extract(f, fi.Size(), tmp, artifact.Limits{})
+			err = artifact.Extract(f, fi.Size(), tmp, x.bundleLimits())
 		}
 	case "tar", "tgz":
-		err = artifact.ExtractTar(bufio.NewReader(f), tmp, bundleType == "tgz", artifact.Limits{})
+		err = artifact.ExtractTar(bufio.NewReader(f), tmp, bundleType == "tgz", x.bundleLimits())
 	default:
 		err = fmt.Errorf("unsupported bundle type %q", bundleType)
 	}
@@ -166,6 +166,15 @@ func sniffBundleType(path string) (string, error) {
 		return "tar", nil
 	}
 	return "", unknownError("The bundle is not a zip, tar or tgz archive")
+}
+
+// bundleLimits are the extraction limits of a bundle: MaxBundleBytes in
+// total and per file when set, the artifact defaults otherwise.
+func (x *Executor) bundleLimits() artifact.Limits {
+	if x.MaxBundleBytes <= 0 {
+		return artifact.Limits{}
+	}
+	return artifact.Limits{MaxBytes: x.MaxBundleBytes, MaxFileBytes: x.MaxBundleBytes}
 }
 
 // cleanupOldArchives keeps at most MaxRevisions deployment directories of

@@ -59,6 +59,9 @@ type Executor struct {
 	// MaxRevisions is how many deployment directories of a group are kept,
 	// the current one included; 0 means DefaultMaxRevisions.
 	MaxRevisions int
+	// MaxBundleBytes bounds the uncompressed size of a bundle (in total
+	// and per file); 0 means artifact.DefaultMaxBytes.
+	MaxBundleBytes int64
 	// HookWorkingDir is the hooks' working directory; "" is the agent's.
 	HookWorkingDir string
 	// DeploymentsLog enables deployment-logs/codedeploy-agent-deployments.log.

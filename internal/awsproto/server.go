@@ -120,6 +120,9 @@ func Decode(body []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return Errorf(SerializationException, "request body has data after the JSON object")
 	}
+	if name, ok := duplicateMember(body); ok {
+		return Errorf(SerializationException, "request body has member %q twice in one object; send each member once", name)
+	}
 	return nil
 }
 
@@ -179,6 +182,26 @@ func (s *Server) Register(svc *Service) {
 	s.services[svc.TargetPrefix] = svc
 }
 
+// WithAuth returns a Server that dispatches to the same services as s
+// (including services registered on s later) with the same limits and
+// logger, but authenticates requests with a instead.
+func (s *Server) WithAuth(a Authenticator) *Server {
+	if s.services == nil {
+		s.services = map[string]*Service{}
+	}
+	c := *s
+	c.Auth = a
+	return &c
+}
+
+// serviceUnavailable is an error of a dependency (the database refusing
+// writes) that the client cannot fix and may retry: it is answered as
+// ServiceUnavailableException (HTTP 503) with the error's own message.
+type serviceUnavailable interface {
+	error
+	ServiceUnavailable() string
+}
+
 // ServeHTTP handles POST / requests.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -191,6 +214,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	if err != nil {
 		apiErr := AsError(err)
+		var unavailable serviceUnavailable
+		if apiErr == nil && errors.As(err, &unavailable) {
+			log.Warn("request refused: a dependency is unavailable", "err", err)
+			apiErr = &Error{Code: ServiceUnavailableException, Message: unavailable.ServiceUnavailable(), Status: http.StatusServiceUnavailable}
+		}
 		if apiErr == nil {
 			log.Error("request failed", "err", err)
 			apiErr = &Error{Code: InternalFailure, Message: "the server could not complete the request (request id " + reqID + ")", Status: http.StatusInternalServerError}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -41,11 +42,11 @@ func newDeployCommand(stdout io.Writer) *cobra.Command {
 	var f apiFlags
 	cmd := &cobra.Command{
 		Use:   "deploy",
-		Short: "Bundle and register application revisions for CodeDeploy deployments",
+		Short: "Bundle revisions; create, follow and stop CodeDeploy deployments",
 	}
 	f.register(cmd)
 
-	var app, source, s3Location, description, output string
+	var app, source, s3Location, description string
 	push := &cobra.Command{
 		Use:   "push --application NAME --source DIR",
 		Short: "Zip a directory, upload it to the server's artifact store and register it as a revision",
@@ -59,48 +60,20 @@ create a deployment of it with the printed command.`,
 			if app == "" || source == "" {
 				return fmt.Errorf("--application and --source are required")
 			}
-			if output != "" && output != "json" && output != "text" {
-				return fmt.Errorf("-o %q: use json or text", output)
-			}
-			bucket, key := defaultBundleBucket, app+"/"+time.Now().UTC().Format("20060102T150405.000000000Z")+".zip"
-			if s3Location != "" {
-				var ok bool
-				bucket, key, ok = strings.Cut(strings.TrimPrefix(s3Location, "s3://"), "/")
-				if !ok || bucket == "" || key == "" {
-					return fmt.Errorf("--s3-location %q: use BUCKET/KEY", s3Location)
-				}
-			}
-			if st, err := os.Stat(source); err != nil {
-				return fmt.Errorf("--source: %w", err)
-			} else if !st.IsDir() {
-				return fmt.Errorf("--source %s is not a directory", source)
-			}
-			var buf bytes.Buffer
-			if err := artifact.Zip(source, &buf); err != nil {
-				return fmt.Errorf("zip %s: %w", source, err)
-			}
-			if buf.Len() > slipwayapi.MaxBundleBytes {
-				return fmt.Errorf("the bundle of %s has %d bytes; UploadBundle takes at most %d", source, buf.Len(), slipwayapi.MaxBundleBytes)
+			format, err := outputFormat(cmd, false)
+			if err != nil {
+				return err
 			}
 			cd, ext, err := f.codeDeployClient(ctx, cmd)
 			if err != nil {
 				return err
 			}
-			up, err := ext.UploadBundle(ctx, &slipwayapi.UploadBundleInput{Bucket: bucket, Key: key,
-				Content: base64.StdEncoding.EncodeToString(buf.Bytes())})
+			rev, up, err := pushDirectory(ctx, cd, ext, app, source, s3Location, description)
 			if err != nil {
-				return apiError(err)
+				return err
 			}
-			loc := &cdtypes.S3Location{Bucket: aws.String(bucket), Key: aws.String(key), BundleType: cdtypes.BundleTypeZip, ETag: aws.String(up.ETag)}
-			in := &codedeploy.RegisterApplicationRevisionInput{ApplicationName: aws.String(app),
-				Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeS3, S3Location: loc}}
-			if description != "" {
-				in.Description = aws.String(description)
-			}
-			if _, err := cd.RegisterApplicationRevision(ctx, in); err != nil {
-				return sdkError(err)
-			}
-			if output == "json" {
+			bucket, key := aws.ToString(rev.S3Location.Bucket), aws.ToString(rev.S3Location.Key)
+			if format == formatJSON {
 				var r pushResult
 				r.ApplicationName = app
 				r.S3Location.Bucket, r.S3Location.Key, r.S3Location.BundleType, r.S3Location.ETag = bucket, key, "zip", up.ETag
@@ -122,7 +95,49 @@ aws deploy create-deployment --endpoint-url %s --application-name %s --s3-locati
 	pf.StringVar(&source, "source", "", "the directory to bundle; it holds appspec.yml (required)")
 	pf.StringVar(&s3Location, "s3-location", "", "where in the artifact store the bundle goes, as BUCKET/KEY (default "+defaultBundleBucket+"/<application>/<time>.zip)")
 	pf.StringVar(&description, "description", "", "a description of the revision")
-	pf.StringVarP(&output, "output", "o", "text", "output format: text or json")
 	cmd.AddCommand(push)
+	cmd.AddCommand(deploymentCommands(&f, stdout)...)
 	return cmd
+}
+
+// pushDirectory zips dir (which holds appspec.yml), uploads it to the
+// server's artifact store at location (BUCKET/KEY, or s3://BUCKET/KEY; ""
+// picks one under defaultBundleBucket) and registers it as an S3 revision
+// of app.
+func pushDirectory(ctx context.Context, cd *codedeploy.Client, ext *slipwayapi.Client, app, dir, location, description string) (*cdtypes.RevisionLocation, *slipwayapi.UploadBundleOutput, error) {
+	bucket, key := defaultBundleBucket, app+"/"+time.Now().UTC().Format("20060102T150405.000000000Z")+".zip"
+	if location != "" {
+		var ok bool
+		bucket, key, ok = strings.Cut(strings.TrimPrefix(location, "s3://"), "/")
+		if !ok || bucket == "" || key == "" {
+			return nil, nil, usagef("--s3-location %q: use BUCKET/KEY", location)
+		}
+	}
+	if st, err := os.Stat(dir); err != nil {
+		return nil, nil, fmt.Errorf("bundle directory: %w", err)
+	} else if !st.IsDir() {
+		return nil, nil, fmt.Errorf("%s is not a directory", dir)
+	}
+	var buf bytes.Buffer
+	if err := artifact.Zip(dir, &buf); err != nil {
+		return nil, nil, fmt.Errorf("zip %s: %w", dir, err)
+	}
+	if buf.Len() > slipwayapi.MaxBundleBytes {
+		return nil, nil, fmt.Errorf("the bundle of %s has %d bytes; UploadBundle takes at most %d", dir, buf.Len(), slipwayapi.MaxBundleBytes)
+	}
+	up, err := ext.UploadBundle(ctx, &slipwayapi.UploadBundleInput{Bucket: bucket, Key: key,
+		Content: base64.StdEncoding.EncodeToString(buf.Bytes())})
+	if err != nil {
+		return nil, nil, apiError(err)
+	}
+	loc := &cdtypes.S3Location{Bucket: aws.String(bucket), Key: aws.String(key), BundleType: cdtypes.BundleTypeZip, ETag: aws.String(up.ETag)}
+	rev := &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeS3, S3Location: loc}
+	in := &codedeploy.RegisterApplicationRevisionInput{ApplicationName: aws.String(app), Revision: rev}
+	if description != "" {
+		in.Description = aws.String(description)
+	}
+	if _, err := cd.RegisterApplicationRevision(ctx, in); err != nil {
+		return nil, nil, sdkError(err)
+	}
+	return rev, up, nil
 }

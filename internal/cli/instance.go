@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -47,7 +48,7 @@ func newInstanceCommand(stdout io.Writer) *cobra.Command {
 	var f apiFlags
 	cmd := &cobra.Command{
 		Use:   "instance",
-		Short: "Register the on-premises instances deployments go to",
+		Short: "Register, list and tag the on-premises instances deployments go to",
 	}
 	f.register(cmd)
 
@@ -139,6 +140,171 @@ Copy it to the host (e.g. /etc/slipway-agent/agent.yml) and start the agent:
 	rf.StringVar(&rootDir, "root-dir", "/opt/slipway-agent/deployment-root", "the agent's deployment root (root_dir)")
 	rf.StringVar(&logDir, "log-dir", "/var/log/slipway-agent", "the agent's log directory (log_dir)")
 	rf.StringVar(&agentEndpoint, "agent-endpoint", "", "the server URL as the host reaches it (default --endpoint)")
-	cmd.AddCommand(register)
+	cmd.AddCommand(register, instanceListCommand(&f, stdout), instanceTagCommand(&f, stdout))
+	return cmd
+}
+
+// instanceRow is one line of instance list.
+func instanceRow(in cdtypes.InstanceInfo) []string {
+	status := "registered"
+	if in.DeregisterTime != nil {
+		status = "deregistered"
+	}
+	var tags []string
+	for _, t := range in.Tags {
+		tags = append(tags, aws.ToString(t.Key)+"="+aws.ToString(t.Value))
+	}
+	slices.Sort(tags)
+	return []string{aws.ToString(in.InstanceName), status, strings.Join(tags, ","), clock(in.RegisterTime), clock(in.DeregisterTime)}
+}
+
+func instanceListCommand(f *apiFlags, stdout io.Writer) *cobra.Command {
+	var status string
+	cmd := &cobra.Command{
+		Use:   "list [--status Registered|Deregistered]",
+		Short: "List the on-premises instances with their tags",
+		Long: `List the on-premises instances: name, registration, tags and when they were registered
+(and deregistered). -o json prints a JSON array of the BatchGetOnPremisesInstances
+instanceInfo.`,
+		Args: withUsage(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			format, err := outputFormat(cmd, false)
+			if err != nil {
+				return err
+			}
+			in := &codedeploy.ListOnPremisesInstancesInput{}
+			switch strings.ToLower(status) {
+			case "":
+			case "registered":
+				in.RegistrationStatus = cdtypes.RegistrationStatusRegistered
+			case "deregistered":
+				in.RegistrationStatus = cdtypes.RegistrationStatusDeregistered
+			default:
+				return usagef("--status %q: use Registered or Deregistered", status)
+			}
+			ctx := cmd.Context()
+			cd, _, err := f.codeDeployClient(ctx, cmd)
+			if err != nil {
+				return err
+			}
+			var names []string
+			for {
+				page, err := cd.ListOnPremisesInstances(ctx, in)
+				if err != nil {
+					return sdkError(err)
+				}
+				names = append(names, page.InstanceNames...)
+				if aws.ToString(page.NextToken) == "" {
+					break
+				}
+				in.NextToken = page.NextToken
+			}
+			infos := []cdtypes.InstanceInfo{}
+			for chunk := range slices.Chunk(names, 25) {
+				out, err := cd.BatchGetOnPremisesInstances(ctx, &codedeploy.BatchGetOnPremisesInstancesInput{InstanceNames: chunk})
+				if err != nil {
+					return sdkError(err)
+				}
+				infos = append(infos, out.InstanceInfos...)
+			}
+			slices.SortFunc(infos, func(a, b cdtypes.InstanceInfo) int {
+				return strings.Compare(aws.ToString(a.InstanceName), aws.ToString(b.InstanceName))
+			})
+			if format == formatJSON {
+				return writeJSON(stdout, infos)
+			}
+			t := &table{header: []string{"NAME", "STATUS", "TAGS", "REGISTERED", "DEREGISTERED"}}
+			for _, in := range infos {
+				t.add(instanceRow(in)...)
+			}
+			_, err = io.WriteString(stdout, t.render())
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&status, "status", "", "only Registered or Deregistered instances")
+	return cmd
+}
+
+func instanceTagCommand(f *apiFlags, stdout io.Writer) *cobra.Command {
+	var remove []string
+	cmd := &cobra.Command{
+		Use:   "tag NAME [KEY=VALUE...] [--remove KEY]...",
+		Short: "Add, change or remove tags of an instance",
+		Long: `Add or change tags of an on-premises instance (deployment groups select instances by
+tag) and remove the --remove keys. -o json prints the instance's instanceInfo afterwards.`,
+		Args: withUsage(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			format, err := outputFormat(cmd, false)
+			if err != nil {
+				return err
+			}
+			kvs, err := parseKeyValues("tag", args[1:])
+			if err != nil {
+				return err
+			}
+			if len(kvs) == 0 && len(remove) == 0 {
+				return usagef("give tags KEY=VALUE to add, or --remove KEY")
+			}
+			ctx := cmd.Context()
+			cd, _, err := f.codeDeployClient(ctx, cmd)
+			if err != nil {
+				return err
+			}
+			name := args[0]
+			cur, err := cd.GetOnPremisesInstance(ctx, &codedeploy.GetOnPremisesInstanceInput{InstanceName: aws.String(name)})
+			if err != nil {
+				return sdkError(err)
+			}
+			if len(remove) > 0 {
+				var drop []cdtypes.Tag
+				for _, k := range remove {
+					found := false
+					for _, t := range cur.InstanceInfo.Tags {
+						if aws.ToString(t.Key) == k {
+							drop, found = append(drop, t), true
+						}
+					}
+					if !found {
+						return fmt.Errorf("instance %s has no tag %s", name, k)
+					}
+				}
+				if _, err := cd.RemoveTagsFromOnPremisesInstances(ctx, &codedeploy.RemoveTagsFromOnPremisesInstancesInput{
+					InstanceNames: []string{name}, Tags: drop}); err != nil {
+					return sdkError(err)
+				}
+			}
+			if len(kvs) > 0 {
+				var add, replaced []cdtypes.Tag
+				for _, kv := range kvs {
+					add = append(add, cdtypes.Tag{Key: aws.String(kv[0]), Value: aws.String(kv[1])})
+					for _, t := range cur.InstanceInfo.Tags {
+						if aws.ToString(t.Key) == kv[0] && aws.ToString(t.Value) != kv[1] && !slices.Contains(remove, kv[0]) {
+							replaced = append(replaced, t)
+						}
+					}
+				}
+				if len(replaced) > 0 {
+					if _, err := cd.RemoveTagsFromOnPremisesInstances(ctx, &codedeploy.RemoveTagsFromOnPremisesInstancesInput{
+						InstanceNames: []string{name}, Tags: replaced}); err != nil {
+						return sdkError(err)
+					}
+				}
+				if _, err := cd.AddTagsToOnPremisesInstances(ctx, &codedeploy.AddTagsToOnPremisesInstancesInput{
+					InstanceNames: []string{name}, Tags: add}); err != nil {
+					return sdkError(err)
+				}
+			}
+			now, err := cd.GetOnPremisesInstance(ctx, &codedeploy.GetOnPremisesInstanceInput{InstanceName: aws.String(name)})
+			if err != nil {
+				return sdkError(err)
+			}
+			if format == formatJSON {
+				return writeJSON(stdout, now.InstanceInfo)
+			}
+			fmt.Fprintf(stdout, "Instance %s now has tags %s\n", name, instanceRow(*now.InstanceInfo)[2])
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&remove, "remove", nil, "a tag key to remove (repeatable)")
 	return cmd
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -184,6 +185,10 @@ func apiError(err error) error {
 	var e *slipwayapi.Error
 	if errors.As(err, &e) {
 		return fmt.Errorf("%s: %s", e.Code, e.Message)
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return fmt.Errorf("cannot reach the server at %s (%v): is it running? Point --endpoint or $SLIPWAY_ENDPOINT at it", op.Addr, op.Err)
 	}
 	return err
 }

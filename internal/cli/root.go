@@ -28,11 +28,7 @@ func Execute() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cmd := NewRootCommand(os.Stdout, os.Stderr)
-	if err := cmd.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "slipway:", err)
-		return 1
-	}
-	return 0
+	return exitCode(cmd.ExecuteContext(ctx), os.Stderr)
 }
 
 // NewRootCommand returns the slipway command tree writing to stdout and stderr.
@@ -50,6 +46,16 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newInstanceCommand(stdout))
 	root.AddCommand(newDeployCommand(stdout))
 	root.AddCommand(newWorkerCommand(stderr))
+	root.AddCommand(newDemoCommand(stdout))
+	root.PersistentFlags().StringP("output", "o", formatTable, "output format: table, or json for scripts (the API's response shapes)")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newPipelineCommand(stdout, stderr))
+	root.AddCommand(newFunctionCommand(stdout), newBuildProjectCommand(stdout), newNotificationTargetCommand(stdout))
+	for _, c := range root.Commands() {
+		if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+			groupCommand(c)
+		}
+	}
 	return root
 }
 
@@ -94,7 +100,8 @@ On first start it creates an admin access key in <data-dir>/credentials.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:7700", "address to listen on")
-	f.StringVar(&cfg.DataDir, "data-dir", "slipway-data", "directory for the database, artifacts and credentials")
+	f.StringVar(&cfg.DataDir, "data-dir", "slipway-data", "directory for the database, master key and credentials, and for artifacts and git repositories unless --shared-dir")
+	f.StringVar(&cfg.SharedDir, "shared-dir", "", "directory every server of one database shares (hosted git repositories, filesystem artifacts); default --data-dir")
 	f.StringVar(&cfg.Database, "database", "", "database DSN (default: SQLite file in --data-dir)")
 	f.StringVar(&cfg.Region, "region", "us-east-1", "region reported in ARNs and expected in request signatures")
 	f.StringVar(&s3Endpoint, "artifact-s3-endpoint", "", "keep artifacts on this S3-compatible server (credentials from SLIPWAY_S3_ACCESS_KEY_ID and SLIPWAY_S3_SECRET_ACCESS_KEY)")
@@ -107,6 +114,7 @@ On first start it creates an admin access key in <data-dir>/credentials.`,
 	f.Var(&typeTimeouts{m: &cfg.Engine.TypeTimeouts}, "type-job-timeout",
 		"job timeout of one action type, as Category/Owner/Provider/Version=DURATION (e.g. Build/Custom/MyBuild/1=30m); repeatable; overrides --job-timeout for that type")
 	f.DurationVar(&cfg.Engine.DispatchLease, "dispatch-lease", time.Minute, "how long a polled job waits for AcknowledgeJob before it is offered again")
+	f.DurationVar(&cfg.Engine.HeartbeatLease, "heartbeat-lease", time.Minute, "how long a worker's heartbeat keeps its job claimed; a worker that stops heartbeating loses the job this long after its last heartbeat")
 	f.DurationVar(&cfg.Engine.ApprovalTimeout, "approval-timeout", 7*24*time.Hour, "how long a manual approval waits for an answer")
 	f.DurationVar(&cfg.Engine.SweepInterval, "sweep-interval", time.Second, "how often timers are checked and active executions reconciled")
 	f.IntVar(&workers, "workers", 4, "how many jobs of built-in actions the embedded workers run at once (0: no embedded workers)")

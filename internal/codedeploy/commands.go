@@ -136,10 +136,14 @@ func (c *CommandService) PollHostCommand(ctx context.Context, in *cdcmdapi.PollH
 	if err != nil {
 		return nil, err
 	}
-	c.Runner.Seen(i.Name)
-	defer c.Runner.Seen(i.Name)
+	c.Runner.Seen(ctx, i.Name)
+	defer c.Runner.Seen(ctx, i.Name)
 	timer := time.NewTimer(c.Runner.Config().PollWait)
 	defer timer.Stop()
+	// The agent is alive while it waits here: refresh its last poll in the
+	// store, which the runners of other servers read.
+	alive := time.NewTicker(max(c.Runner.Config().AgentLease/4, time.Second))
+	defer alive.Stop()
 	for {
 		wake := c.Runner.HostWait(i.Name)
 		cmd, err := c.Runner.NextCommand(ctx, i.Name)
@@ -154,26 +158,38 @@ func (c *CommandService) PollHostCommand(ctx context.Context, in *cdcmdapi.PollH
 				DeploymentExecutionId: hostcmd.ExecutionID(cmd.DeploymentID, cmd.Instance), Nonce: &nonce,
 			}}, nil
 		}
-		select {
-		case <-wake:
-			c.Runner.Seen(i.Name)
-		case <-timer.C:
-			return &cdcmdapi.PollHostCommandOutput{}, nil
-		case <-ctx.Done():
-			return &cdcmdapi.PollHostCommandOutput{}, nil
+	wait:
+		for {
+			select {
+			case <-wake:
+				c.Runner.Seen(ctx, i.Name)
+				break wait
+			case <-alive.C:
+				c.Runner.Seen(ctx, i.Name)
+			case <-timer.C:
+				return &cdcmdapi.PollHostCommandOutput{}, nil
+			case <-ctx.Done():
+				return &cdcmdapi.PollHostCommandOutput{}, nil
+			}
 		}
 	}
 }
 
 // PutHostCommandAcknowledgement returns the command's status: InProgress
 // while the host should run it; Failed when the command was cancelled
-// (its deployment ended) or failed meanwhile.
+// (its deployment ended) or failed meanwhile. An acknowledged command is
+// not handed out again.
 func (c *CommandService) PutHostCommandAcknowledgement(ctx context.Context, in *cdcmdapi.PutHostCommandAcknowledgementInput) (*cdcmdapi.PutHostCommandAcknowledgementOutput, error) {
 	cmd, err := c.command(ctx, in.HostCommandIdentifier)
 	if err != nil {
 		return nil, err
 	}
-	return &cdcmdapi.PutHostCommandAcknowledgementOutput{CommandStatus: cmd.Status}, nil
+	c.Runner.Seen(ctx, cmd.Instance)
+	status, err := c.Runner.Acknowledged(ctx, cmd.ID)
+	if err != nil {
+		return nil, fmt.Errorf("acknowledge host command %s: %w", cmd.ID, err)
+	}
+	return &cdcmdapi.PutHostCommandAcknowledgementOutput{CommandStatus: status}, nil
 }
 
 // GetDeploymentSpecification returns the signed deployment specification
@@ -233,6 +249,9 @@ func (c *CommandService) PostHostCommandUpdate(ctx context.Context, in *cdcmdapi
 	if err != nil {
 		return nil, err
 	}
+	// The agent does not poll while it runs a command; its updates (and
+	// keepalives, which carry no payload) show that it is alive.
+	c.Runner.Seen(ctx, cmd.Instance)
 	if d := in.Diagnostics; d != nil && d.Format == hostcmd.FormatLog && d.Payload != "" {
 		if err := c.Runner.AppendLog(ctx, cmd.ID, d.Payload); err != nil {
 			return nil, err

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/slipway-cd/slipway/internal/cdapi"
 	"github.com/slipway-cd/slipway/internal/hostcmd"
@@ -20,23 +21,69 @@ const (
 	CommandFailed     = "Failed"
 )
 
+// redeliverAfter is how long a handed-out command may go unacknowledged
+// before a new poll of its host gets it again.
+const redeliverAfter = 5 * time.Second
+
 // NextCommand hands out the oldest Pending command of an instance, now
 // InProgress with a fresh nonce; nil when there is none.
+//
+// A command handed out at least redeliverAfter ago and never
+// acknowledged (PutHostCommandAcknowledgement clears its nonce, see
+// [Runner.Acknowledged]) is handed out again first: the host is polling,
+// so the answer that carried it never arrived (the server stopped, or
+// the connection dropped, after the hand-out was committed). Without
+// this, its lifecycle event would stay InProgress for good, since the
+// host's polls keep its agent lease alive.
 func (r *Runner) NextCommand(ctx context.Context, instance string) (*store.HostCommand, error) {
 	var out *store.HostCommand
 	err := r.store.InTx(ctx, func(q store.Queries) error {
-		cs, err := q.ListHostCommands(ctx, store.HostCommandFilter{Instance: instance, Statuses: []string{CommandPending}})
-		if err != nil || len(cs) == 0 {
+		cs, err := q.ListHostCommands(ctx, store.HostCommandFilter{Instance: instance, Statuses: []string{CommandPending, CommandInProgress}})
+		if err != nil {
 			return err
 		}
-		c := cs[0]
+		now := r.now()
+		var c *store.HostCommand
+		for _, x := range cs {
+			if x.Status == CommandInProgress && x.Nonce != 0 && now.Sub(x.Updated) >= redeliverAfter {
+				r.logger.WarnContext(ctx, "handing out an unacknowledged host command again", "instance", instance, "command", x.ID, "deployment", x.DeploymentID)
+				c = x
+				break
+			}
+			if x.Status == CommandPending && c == nil {
+				c = x
+			}
+		}
+		if c == nil {
+			return nil
+		}
 		var b [8]byte
 		_, _ = rand.Read(b[:])
-		c.Status, c.Nonce, c.Updated = CommandInProgress, int64(binary.BigEndian.Uint64(b[:])>>1), r.now()
+		c.Status, c.Nonce, c.Updated = CommandInProgress, max(int64(binary.BigEndian.Uint64(b[:])>>1), 1), now
 		out = c
 		return q.UpdateHostCommand(ctx, c)
 	})
 	return out, err
+}
+
+// Acknowledged records that the host works on a handed-out command: its
+// nonce is cleared, so it is not handed out again. It returns the
+// command's status.
+func (r *Runner) Acknowledged(ctx context.Context, id string) (string, error) {
+	var status string
+	err := r.store.InTx(ctx, func(q store.Queries) error {
+		c, err := q.GetHostCommand(ctx, id)
+		if err != nil {
+			return err
+		}
+		status = c.Status
+		if c.Status != CommandInProgress || c.Nonce == 0 {
+			return nil
+		}
+		c.Nonce, c.Updated = 0, r.now()
+		return q.UpdateHostCommand(ctx, c)
+	})
+	return status, err
 }
 
 // ErrCommandDone reports a completion of a command that already ended

@@ -54,20 +54,56 @@ type Runner struct {
 	AccountID string
 	started   time.Time
 
-	mu     sync.Mutex
-	kicked map[string]bool
-	wake   chan struct{}
-	seen   map[string]time.Time     // instance → last poll
-	hosts  map[string]chan struct{} // instance → closed when a command is ready
+	mu       sync.Mutex
+	kicked   map[string]bool
+	wake     chan struct{}
+	sweepNow bool                     // a resync asked for a sweep
+	seen     map[string]time.Time     // instance → last poll here
+	recorded map[string]time.Time     // instance → last poll written to the store from here
+	hosts    map[string]chan struct{} // instance → closed when a command is ready
 }
 
-// New returns a runner over st.
+// Store notification channels ([store.Store.Subscribe]) through which
+// runners on every server sharing the database wake each other.
+const (
+	// ChannelDeployments carries the ID of a deployment to reconcile.
+	ChannelDeployments = "deploy.deployments"
+	// ChannelHosts carries the name of an instance that may have a
+	// command, to end its agent's long poll on whichever server it is.
+	ChannelHosts = "deploy.hosts"
+)
+
+// publishTimeout bounds a wake-up's round trip to the database; a lost
+// wake-up costs one sweep (or one long poll).
+const publishTimeout = 5 * time.Second
+
+// New returns a runner over st. Its subscriptions to st's notifications
+// last as long as st.
 func New(st store.Store, cfg Config, logger *slog.Logger) *Runner {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Runner{store: st, cfg: cfg.withDefaults(), logger: logger, started: time.Now(),
-		kicked: map[string]bool{}, wake: make(chan struct{}, 1), seen: map[string]time.Time{}, hosts: map[string]chan struct{}{}}
+	r := &Runner{store: st, cfg: cfg.withDefaults(), logger: logger, started: time.Now(),
+		kicked: map[string]bool{}, wake: make(chan struct{}, 1), seen: map[string]time.Time{},
+		recorded: map[string]time.Time{}, hosts: map[string]chan struct{}{}}
+	st.Subscribe(ChannelDeployments, func(n store.Notification) {
+		if n.Resync {
+			r.mu.Lock()
+			r.sweepNow = true
+			r.mu.Unlock()
+			r.signal()
+			return
+		}
+		r.markKicked(n.Payload)
+	})
+	st.Subscribe(ChannelHosts, func(n store.Notification) {
+		if n.Resync {
+			r.wakeAllHosts()
+			return
+		}
+		r.wakeHosts(n.Payload)
+	})
+	return r
 }
 
 // Config returns the runner's configuration with defaults filled in.
@@ -81,36 +117,82 @@ func (r *Runner) now() time.Time {
 	return time.UnixMilli(now().UnixMilli()).UTC()
 }
 
-// Kick asks for deployments to be reconciled soon.
+// Kick asks the runners of every server on the database to reconcile
+// deployments soon (through the store's notifications; see
+// engine.Engine.Kick).
 func (r *Runner) Kick(ids ...string) {
-	if len(ids) == 0 {
-		return
+	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+	defer cancel()
+	for _, id := range ids {
+		if err := r.store.Publish(ctx, ChannelDeployments, id); err != nil {
+			r.logger.Warn("publish deployment wake-up; other servers see it at their next sweep", "deployment", id, "err", err)
+			r.markKicked(id)
+		}
 	}
+}
+
+// markKicked asks this runner to reconcile deployments.
+func (r *Runner) markKicked(ids ...string) {
 	r.mu.Lock()
 	for _, id := range ids {
 		r.kicked[id] = true
 	}
 	r.mu.Unlock()
+	r.signal()
+}
+
+func (r *Runner) signal() {
 	select {
 	case r.wake <- struct{}{}:
 	default:
 	}
 }
 
-// Seen records that an instance's agent is polling now.
-func (r *Runner) Seen(instance string) {
+// Seen records that an instance's agent is polling now: in memory, and
+// in the store (at most every quarter of the agent lease per instance),
+// where the runners of every server read it.
+func (r *Runner) Seen(ctx context.Context, instance string) {
+	now := time.Now()
 	r.mu.Lock()
-	r.seen[instance] = time.Now()
+	r.seen[instance] = now
+	due := now.Sub(r.recorded[instance]) >= r.cfg.AgentLease/4
+	if due {
+		r.recorded[instance] = now
+	}
 	r.mu.Unlock()
+	if !due {
+		return
+	}
+	// Also at the end of a poll whose client has gone.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+	defer cancel()
+	if err := r.store.RecordAgentSeen(ctx, instance, now); err != nil {
+		r.logger.Warn("record agent poll", "instance", instance, "err", err)
+		r.mu.Lock()
+		delete(r.recorded, instance) // try again at the next poll
+		r.mu.Unlock()
+	}
 }
 
-func (r *Runner) lastSeen(instance string) time.Time {
+// lastSeen is when instance's agent last polled any server: the later of
+// this server's memory and the store, and at least when this runner
+// started (an agent gets a full lease after a restart).
+func (r *Runner) lastSeen(ctx context.Context, q store.Queries, instance string) (time.Time, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if t, ok := r.seen[instance]; ok {
-		return t
+	t := r.seen[instance]
+	r.mu.Unlock()
+	stored, err := q.AgentSeen(ctx, instance)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return time.Time{}, err
+	case stored.After(t):
+		t = stored
 	}
-	return r.started
+	if r.started.After(t) {
+		t = r.started
+	}
+	return t, nil
 }
 
 // HostWait returns a channel closed when a command may be ready for the
@@ -126,8 +208,21 @@ func (r *Runner) HostWait(instance string) <-chan struct{} {
 	return ch
 }
 
-// WakeHost wakes the long polls of instances.
+// WakeHost wakes the long polls of instances, on every server on the
+// database (through the store's notifications).
 func (r *Runner) WakeHost(instances ...string) {
+	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+	defer cancel()
+	for _, in := range instances {
+		if err := r.store.Publish(ctx, ChannelHosts, in); err != nil {
+			r.logger.Warn("publish host wake-up; an agent polling another server gets its command at its next poll", "instance", in, "err", err)
+			r.wakeHosts(in)
+		}
+	}
+}
+
+// wakeHosts wakes this server's long polls of instances.
+func (r *Runner) wakeHosts(instances ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, in := range instances {
@@ -135,6 +230,17 @@ func (r *Runner) WakeHost(instances ...string) {
 			close(ch)
 			delete(r.hosts, in)
 		}
+	}
+}
+
+// wakeAllHosts wakes every long poll on this server: wake-ups may have
+// been missed.
+func (r *Runner) wakeAllHosts() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for in, ch := range r.hosts {
+		close(ch)
+		delete(r.hosts, in)
 	}
 }
 
@@ -151,6 +257,13 @@ func (r *Runner) Run(ctx context.Context) error {
 		case <-t.C:
 			r.sweep(ctx)
 		case <-r.wake:
+		}
+		r.mu.Lock()
+		sweepNow := r.sweepNow
+		r.sweepNow = false
+		r.mu.Unlock()
+		if sweepNow {
+			r.sweep(ctx)
 		}
 		r.mu.Lock()
 		ids := make([]string, 0, len(r.kicked))
@@ -448,7 +561,10 @@ func (r *Runner) reconcile(ctx context.Context, q store.Queries, id string) (kic
 			if e.Status != cdapi.LifecycleEventStatusInProgress {
 				continue
 			}
-			seen := r.lastSeen(in.ID)
+			seen, err := r.lastSeen(ctx, q, in.ID)
+			if err != nil {
+				return nil, nil, err
+			}
 			if now.Sub(e.Start) < r.cfg.AgentLease || time.Since(seen) < r.cfg.AgentLease {
 				continue
 			}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slipway-cd/slipway/internal/cpapi"
@@ -127,9 +128,25 @@ type Engine struct {
 	dirty  map[string]bool
 	wake   chan struct{}
 	queued chan struct{}
+	// resync asks Run for a full resync at once: the store's notifications
+	// may have missed some wake-ups.
+	resync atomic.Bool
 
 	lastResync time.Time // only touched by Run's goroutine
 }
+
+// Store notification channels ([store.Store.Subscribe]) through which
+// engines on every server sharing the database wake each other.
+const (
+	// ChannelPipelines carries the name of a pipeline to reconcile.
+	ChannelPipelines = "engine.pipelines"
+	// ChannelJobs says that jobs were queued (empty payload).
+	ChannelJobs = "engine.jobs"
+)
+
+// publishTimeout bounds a wake-up's round trip to the database; a lost
+// wake-up costs one sweep.
+const publishTimeout = 5 * time.Second
 
 // New returns an engine. now may be nil (time.Now).
 func New(st store.Store, region, accountID string, cfg Config, logger *slog.Logger, now func() time.Time) *Engine {
@@ -140,30 +157,73 @@ func New(st store.Store, region, accountID string, cfg Config, logger *slog.Logg
 	if now == nil {
 		now = time.Now
 	}
-	return &Engine{store: st, region: region, accountID: accountID, cfg: cfg, log: logger, now: now,
+	e := &Engine{store: st, region: region, accountID: accountID, cfg: cfg, log: logger, now: now,
 		dirty: map[string]bool{}, wake: make(chan struct{}, 1), queued: make(chan struct{}, 1)}
+	// For the store's lifetime: wake-ups from this process and, on
+	// PostgreSQL, from every server on the database.
+	st.Subscribe(ChannelPipelines, func(n store.Notification) {
+		if n.Resync {
+			e.resync.Store(true)
+			e.signal()
+			return
+		}
+		e.markDirty(n.Payload)
+	})
+	st.Subscribe(ChannelJobs, func(store.Notification) { e.signalQueued() })
+	return e
 }
 
 func (e *Engine) clock() time.Time { return e.now().UTC() }
 
-// Kick asks the reconcile loop to look at a pipeline.
+// Kick asks the reconcile loops of every server on the database to look
+// at pipelines: it publishes them through the store, whose subscription
+// (New) marks them dirty here at once and, on PostgreSQL, on the other
+// servers. Whichever engine takes the writer lock first reconciles; the
+// others find nothing left to do.
 func (e *Engine) Kick(pipelines ...string) {
+	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+	defer cancel()
+	for _, p := range pipelines {
+		if err := e.store.Publish(ctx, ChannelPipelines, p); err != nil {
+			e.log.Warn("publish pipeline wake-up; other servers see it at their next sweep", "pipeline", p, "err", err)
+			e.markDirty(p)
+		}
+	}
+}
+
+// markDirty asks this engine's reconcile loop to look at pipelines.
+func (e *Engine) markDirty(pipelines ...string) {
 	e.mu.Lock()
 	for _, p := range pipelines {
 		e.dirty[p] = true
 	}
 	e.mu.Unlock()
+	e.signal()
+}
+
+func (e *Engine) signal() {
 	select {
 	case e.wake <- struct{}{}:
 	default:
 	}
 }
 
-// JobsQueued is signalled after jobs were queued, so that in-process
-// workers poll at once instead of waiting for their next poll.
+// JobsQueued is signalled after jobs were queued, by this server or
+// another one on the database, so that embedded workers poll at once
+// instead of waiting for their next poll.
 func (e *Engine) JobsQueued() <-chan struct{} { return e.queued }
 
+// notifyQueued tells the workers of every server that jobs were queued.
 func (e *Engine) notifyQueued() {
+	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+	defer cancel()
+	if err := e.store.Publish(ctx, ChannelJobs, ""); err != nil {
+		e.log.Warn("publish jobs wake-up; other servers' workers see the jobs at their next poll", "err", err)
+		e.signalQueued()
+	}
+}
+
+func (e *Engine) signalQueued() {
 	select {
 	case e.queued <- struct{}{}:
 	default:
@@ -204,6 +264,12 @@ func (e *Engine) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-e.wake:
+			if e.resync.Swap(false) {
+				e.lastResync = time.Time{}
+				if err := e.sweep(ctx); err != nil && ctx.Err() == nil {
+					e.log.Error("sweep", "err", err)
+				}
+			}
 		case <-tick.C:
 			if err := e.sweep(ctx); err != nil && ctx.Err() == nil {
 				e.log.Error("sweep", "err", err)
@@ -269,6 +335,6 @@ func (e *Engine) sweep(ctx context.Context) error {
 		touched = append(touched, active...)
 		e.lastResync = now
 	}
-	e.Kick(touched...)
+	e.markDirty(touched...) // this engine reconciles them next
 	return nil
 }

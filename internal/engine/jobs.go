@@ -190,7 +190,15 @@ func (e *Engine) acknowledge(ctx context.Context, id, nonce string, clientToken 
 		}
 		if j.Status == cpapi.JobStatusDispatched {
 			now := e.clock()
-			j.Status, j.LeaseUntil, j.Updated = cpapi.JobStatusInProgress, now.Add(e.cfg.jobTimeout(j.Type)), now
+			lease := e.cfg.jobTimeout(j.Type)
+			if j.Type.Owner == cpapi.ActionOwnerAws {
+				// Built-in action types are run by Slipway's workers, which
+				// heartbeat: the heartbeat lease holds their jobs from the
+				// start, so a worker that dies before its first heartbeat
+				// loses the job as soon as one that dies later does.
+				lease = min(lease, e.cfg.HeartbeatLease)
+			}
+			j.Status, j.LeaseUntil, j.Updated = cpapi.JobStatusInProgress, now.Add(lease), now
 			if err := q.UpdateJob(ctx, j); err != nil {
 				return fmt.Errorf("update job: %w", err)
 			}

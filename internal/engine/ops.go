@@ -418,7 +418,7 @@ func (e *Engine) expireJob(ctx context.Context, q store.Queries, j *store.Job, n
 			return nil, fmt.Errorf("get action run: %w", err)
 		}
 		if a.Status == actionInProgress {
-			msg := fmt.Sprintf("the job timed out: its worker reported no result (and sent no heartbeat) before its lease ended; the job timeout is %s", e.cfg.jobTimeout(j.Type))
+			msg := fmt.Sprintf("the job timed out: its worker reported no result before its lease ended (the job timeout is %s; a heartbeat holds the job for %s)", e.cfg.jobTimeout(j.Type), e.cfg.HeartbeatLease)
 			if err := e.endActionRun(ctx, q, now, a, actionFailed, codeJobFailed, msg); err != nil {
 				return nil, err
 			}

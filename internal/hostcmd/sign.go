@@ -99,53 +99,104 @@ const (
 )
 
 // LoadOrCreateSigner reads dir/deploy-signing.{key,pem}, creating an
-// RSA 2048 key (what the stock agent's OpenSSL verifies everywhere) and a self-signed certificate valid for 20 years
-// (files mode 0600) when they do not exist yet.
+// RSA 2048 key (what the stock agent's OpenSSL verifies everywhere) and a
+// self-signed certificate valid for 20 years (files mode 0600) when they
+// do not exist yet. Servers keep the key in their database instead
+// (deploy.LoadOrCreateSigner) and only import these files.
 func LoadOrCreateSigner(dir string) (*Signer, error) {
+	s, err := ReadSignerFiles(dir)
+	if !errors.Is(err, os.ErrNotExist) {
+		return s, err
+	}
+	if s, err = NewSigner("Slipway deployment signer"); err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(s.Key)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, KeyFile), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, CertFile), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Cert.Raw}), 0o600); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// ReadSignerFiles reads dir/deploy-signing.{key,pem}; the error wraps
+// os.ErrNotExist when neither file exists.
+func ReadSignerFiles(dir string) (*Signer, error) {
 	keyPath, certPath := filepath.Join(dir, KeyFile), filepath.Join(dir, CertFile)
 	keyPEM, kerr := os.ReadFile(keyPath)
 	certPEM, cerr := os.ReadFile(certPath)
 	if errors.Is(kerr, os.ErrNotExist) && errors.Is(cerr, os.ErrNotExist) {
-		s, err := NewSigner("Slipway deployment signer")
-		if err != nil {
-			return nil, err
-		}
-		der, err := x509.MarshalPKCS8PrivateKey(s.Key)
-		if err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Cert.Raw}), 0o600); err != nil {
-			return nil, err
-		}
-		return s, nil
+		return nil, fmt.Errorf("hostcmd: no signing key in %s: %w", dir, os.ErrNotExist)
 	}
 	if kerr != nil {
-		return nil, kerr
+		return nil, fmt.Errorf("hostcmd: %w", kerr)
 	}
 	if cerr != nil {
-		return nil, cerr
+		return nil, fmt.Errorf("hostcmd: %w", cerr)
 	}
-	kb, _ := pem.Decode(keyPEM)
-	cb, _ := pem.Decode(certPEM)
-	if kb == nil || cb == nil {
-		return nil, fmt.Errorf("hostcmd: %s or %s is not PEM", keyPath, certPath)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+	s, err := ParseSignerPEM(append(append(keyPEM, '\n'), certPEM...))
 	if err != nil {
-		return nil, fmt.Errorf("hostcmd: %s: %w", keyPath, err)
+		return nil, fmt.Errorf("hostcmd: %s and %s: %w", keyPath, certPath, err)
 	}
-	signer, ok := k.(crypto.Signer)
-	if !ok {
-		return nil, fmt.Errorf("hostcmd: %s: not a signing key", keyPath)
-	}
-	cert, err := x509.ParseCertificate(cb.Bytes)
+	return s, nil
+}
+
+// MarshalPEM returns the key (PKCS8 "PRIVATE KEY") and the certificate
+// ("CERTIFICATE") as PEM, the form ParseSignerPEM reads.
+func (s *Signer) MarshalPEM() ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(s.Key)
 	if err != nil {
-		return nil, fmt.Errorf("hostcmd: %s: %w", certPath, err)
+		return nil, fmt.Errorf("hostcmd: marshal signing key: %w", err)
 	}
-	return &Signer{Key: signer, Cert: cert}, nil
+	out := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	return append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Cert.Raw})...), nil
+}
+
+// ParseSignerPEM reads a PKCS8 private key and its certificate from PEM
+// blocks in any order; the certificate must be the key's.
+func ParseSignerPEM(b []byte) (*Signer, error) {
+	var s Signer
+	for {
+		var block *pem.Block
+		block, b = pem.Decode(b)
+		if block == nil {
+			break
+		}
+		switch block.Type {
+		case "PRIVATE KEY":
+			k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("private key: %w", err)
+			}
+			signer, ok := k.(crypto.Signer)
+			if !ok {
+				return nil, errors.New("private key: not a signing key")
+			}
+			s.Key = signer
+		case "CERTIFICATE":
+			cert, err := x509.ParseCertificate(block.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("certificate: %w", err)
+			}
+			s.Cert = cert
+		}
+	}
+	switch {
+	case s.Key == nil:
+		return nil, errors.New("no PEM PRIVATE KEY block")
+	case s.Cert == nil:
+		return nil, errors.New("no PEM CERTIFICATE block")
+	}
+	pub, ok := s.Key.Public().(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !pub.Equal(s.Cert.PublicKey) {
+		return nil, errors.New("the certificate is not the private key's")
+	}
+	return &s, nil
 }
 
 // NewSigner returns a new RSA 2048 key with a self-signed certificate

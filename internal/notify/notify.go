@@ -14,7 +14,9 @@
 // it starts. Receivers can tell repeats apart by the X-Slipway-Event-Id
 // header. Deliveries run on the loop's own goroutine, outside every store
 // transaction: a slow or failing target delays later notifications, never
-// the engine.
+// the engine. With several servers on one database, one notifier at a
+// time delivers: the holder of a lease kept in the store setting
+// notify_lease.
 package notify
 
 import (
@@ -34,6 +36,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/slipway-cd/slipway/internal/deploy"
 	"github.com/slipway-cd/slipway/internal/engine"
 	"github.com/slipway-cd/slipway/internal/store"
@@ -42,6 +46,10 @@ import (
 // CursorSetting is the store setting that holds the ID of the last event
 // the notifier has handled.
 const CursorSetting = "notify_cursor"
+
+// LeaseSetting is the store setting that names the notifier delivering
+// notifications and until when: "<owner> <unix milliseconds>".
+const LeaseSetting = "notify_lease"
 
 // Headers of a delivery, besides Content-Type: application/json.
 const (
@@ -82,6 +90,12 @@ type Config struct {
 	// 3xx answer is a failed delivery) and has no overall timeout of its
 	// own (AttemptTimeout bounds each attempt).
 	HTTPClient *http.Client
+	// Lease is how long the notifier that delivers holds that role: the
+	// notifiers of several servers on one database take turns through a
+	// lease in the store, so each notification is sent by one of them
+	// (default 15 s; another server takes over this long after the holder
+	// stopped renewing).
+	Lease time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -99,6 +113,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.BatchSize <= 0 {
 		c.BatchSize = 100
+	}
+	if c.Lease <= 0 {
+		c.Lease = 15 * time.Second
 	}
 	if c.CursorFlush <= 0 {
 		c.CursorFlush = 5 * time.Second
@@ -123,10 +140,12 @@ type Notifier struct {
 	cfg    Config
 	log    *slog.Logger
 	wake   chan struct{}
+	owner  string // this notifier's lease owner ID
 
 	// Owned by Run's goroutine.
-	cursor    int64 // last event handled
-	stored    int64 // cursor as last stored
+	leased    time.Time // when the lease was last taken or renewed; zero when not held
+	cursor    int64     // last event handled
+	stored    int64     // cursor as last stored
 	storedAt  time.Time
 	haveStart bool
 }
@@ -138,7 +157,7 @@ func New(st store.Store, opener Opener, cfg Config, logger *slog.Logger) *Notifi
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Notifier{store: st, opener: opener, cfg: cfg, log: logger, wake: make(chan struct{}, 1)}
+	return &Notifier{store: st, opener: opener, cfg: cfg, log: logger, wake: make(chan struct{}, 1), owner: uuid.NewString()}
 }
 
 // TargetName returns the notification target a NotificationArn names:
@@ -186,10 +205,16 @@ func (n *Notifier) Wake() {
 func (n *Notifier) Run(ctx context.Context) error {
 	tick := time.NewTicker(n.cfg.PollInterval)
 	defer tick.Stop()
-	defer n.flush(context.WithoutCancel(ctx), true)
+	defer n.release(context.WithoutCancel(ctx))
 	for {
-		if err := n.drain(ctx); err != nil && ctx.Err() == nil {
-			n.log.Error("notifier: read the event log", "err", err)
+		held, err := n.hold(ctx)
+		if err != nil && ctx.Err() == nil {
+			n.log.Error("notifier: take the delivery lease", "err", err)
+		}
+		if held {
+			if err := n.drain(ctx); err != nil && ctx.Err() == nil {
+				n.log.Error("notifier: read the event log", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -198,6 +223,72 @@ func (n *Notifier) Run(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// hold takes or renews the delivery lease when a third of it has passed
+// and reports whether this notifier holds it. A notifier that (re)takes
+// the lease reloads the cursor, which another one may have moved.
+func (n *Notifier) hold(ctx context.Context) (bool, error) {
+	now := time.Now()
+	if !n.leased.IsZero() && now.Sub(n.leased) < n.cfg.Lease/3 {
+		return true, nil
+	}
+	var held bool
+	err := n.store.InTx(ctx, func(q store.Queries) error {
+		v, err := q.GetSetting(ctx, LeaseSetting)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if owner, until, ok := parseLease(v); ok && owner != n.owner && now.UnixMilli() < until {
+			return nil
+		}
+		held = true
+		return q.PutSetting(ctx, LeaseSetting, n.owner+" "+strconv.FormatInt(now.Add(n.cfg.Lease).UnixMilli(), 10))
+	})
+	if err != nil || !held {
+		n.leased, n.haveStart = time.Time{}, false
+		return false, err
+	}
+	if n.leased.IsZero() {
+		n.haveStart = false
+	}
+	n.leased = now
+	return true, nil
+}
+
+// release stores the cursor and gives the lease up, so that another
+// server's notifier takes over at once.
+func (n *Notifier) release(ctx context.Context) {
+	if n.leased.IsZero() {
+		return
+	}
+	if err := n.flush(ctx, true); err != nil {
+		n.log.Error("notifier: store the cursor", "err", err)
+	}
+	err := n.store.InTx(ctx, func(q store.Queries) error {
+		v, err := q.GetSetting(ctx, LeaseSetting)
+		if err != nil {
+			return err
+		}
+		if owner, _, _ := parseLease(v); owner != n.owner {
+			return nil
+		}
+		return q.PutSetting(ctx, LeaseSetting, n.owner+" 0")
+	})
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		n.log.Error("notifier: release the delivery lease", "err", err)
+	}
+	n.leased = time.Time{}
+}
+
+// parseLease reads a LeaseSetting value.
+func parseLease(v string) (owner string, until int64, ok bool) {
+	owner, ms, found := strings.Cut(v, " ")
+	if !found {
+		return "", 0, false
+	}
+	until, err := strconv.ParseInt(ms, 10, 64)
+	return owner, until, err == nil
 }
 
 // start loads the cursor, once.

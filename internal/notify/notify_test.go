@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -407,4 +408,39 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// Two notifiers on one database (two servers) deliver each notification
+// once: the one holding the lease delivers; when it stops, the other takes
+// over and goes on from the stored cursor.
+func TestOneNotifierDelivers(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	l := newListener(t, 204)
+	f.target(t, "Topic", l.URL+"/hook", "")
+	cfg := fast()
+	cfg.Lease = 300 * time.Millisecond
+	a := notify.New(f.st, f.sealer, cfg, f.logger)
+	b := notify.New(f.st, f.sealer, cfg, f.logger)
+	if err := a.Init(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	stopA := run(t, a)
+	run(t, b)
+	for i := range 5 {
+		f.append(t, approvalEvent("arn:aws:sns:us-east-1:123456789012:Topic", fmt.Sprintf("A%d", i)))
+	}
+	eventually(t, "five deliveries", func() bool { return len(l.requests()) >= 5 })
+	stopA()
+	last := f.append(t, approvalEvent("arn:aws:sns:us-east-1:123456789012:Topic", "after"))
+	eventually(t, "the sixth delivery", func() bool { return len(l.requests()) >= 6 })
+	wantCursor(t, f, last)
+	time.Sleep(100 * time.Millisecond) // room for a duplicate to show
+	seen := map[string]int{}
+	for _, r := range l.requests() {
+		seen[r.header.Get(notify.EventIDHeader)]++
+	}
+	if len(l.requests()) != 6 || len(seen) != 6 {
+		t.Errorf("%d deliveries of %d events, want each of 6 once: %v", len(l.requests()), len(seen), seen)
+	}
 }

@@ -29,6 +29,7 @@ type serverProc struct {
 	addr   string
 	cmd    *exec.Cmd
 	stderr *os.File
+	log    string // the server's output; default <dir>/../server.log
 }
 
 func freeAddr(t *testing.T) string {
@@ -43,10 +44,20 @@ func freeAddr(t *testing.T) string {
 
 func (p *serverProc) start(extra ...string) {
 	p.t.Helper()
+	p.launch(extra...)
+	p.waitHealthy()
+}
+
+// launch starts the server process without waiting for it.
+func (p *serverProc) launch(extra ...string) {
+	p.t.Helper()
 	args := append([]string{"server", "--listen", p.addr, "--data-dir", p.dir, "--sweep-interval", "100ms", "--dispatch-lease", "3s"}, extra...)
 	p.cmd = exec.Command(p.bin, args...)
+	if p.log == "" {
+		p.log = filepath.Join(p.dir, "..", "server.log")
+	}
 	var err error
-	p.stderr, err = os.OpenFile(filepath.Join(p.dir, "..", "server.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	p.stderr, err = os.OpenFile(p.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -54,6 +65,11 @@ func (p *serverProc) start(extra ...string) {
 	if err := p.cmd.Start(); err != nil {
 		p.t.Fatal(err)
 	}
+}
+
+// waitHealthy waits until the launched server answers /healthz.
+func (p *serverProc) waitHealthy() {
+	p.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get("http://" + p.addr + "/healthz")

@@ -26,6 +26,7 @@ import (
 	"github.com/slipway-cd/slipway/internal/awsproto"
 	"github.com/slipway-cd/slipway/internal/codedeploy"
 	"github.com/slipway-cd/slipway/internal/codepipeline"
+	"github.com/slipway-cd/slipway/internal/console"
 	"github.com/slipway-cd/slipway/internal/deploy"
 	"github.com/slipway-cd/slipway/internal/engine"
 	"github.com/slipway-cd/slipway/internal/extensions"
@@ -47,8 +48,15 @@ type Config struct {
 	Region   string // default us-east-1
 	Limits   codepipeline.Limits
 	Engine   engine.Config
+
+	// SharedDir holds what every server of one database must share on
+	// disk: hosted git repositories (<SharedDir>/git), the filesystem
+	// artifact store (<SharedDir>/artifacts) and one marker file per
+	// server (<SharedDir>/servers). Default DataDir.
+	SharedDir string
+
 	// ArtifactS3, when set, keeps artifacts in the S3-compatible bucket
-	// ArtifactBucket instead of under <DataDir>/artifacts.
+	// ArtifactBucket instead of under <SharedDir>/artifacts.
 	ArtifactS3     *artifact.S3Config
 	ArtifactBucket string
 	// Workers is how many jobs of built-in action types the embedded
@@ -77,6 +85,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.DataDir == "" {
 		c.DataDir = "slipway-data"
+	}
+	if c.SharedDir == "" {
+		c.SharedDir = c.DataDir
 	}
 	if c.Database == "" {
 		c.Database = filepath.Join(c.DataDir, "slipway.db")
@@ -123,6 +134,8 @@ type Server struct {
 	sealer     *auth.Sealer        // seals and opens stored secrets (master key)
 	jobKeys    *auth.JobKeys       // temporary credentials of function invocations
 	listenURL  string              // http://<address Serve listens on>, once serving
+	registry   *serverRegistry     // this server's row in the servers table
+	console    *console.Console    // the web console (/console/)
 }
 
 // Setting keys kept in the store.
@@ -136,12 +149,27 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
+	shared, err := filepath.Abs(cfg.SharedDir)
+	if err == nil {
+		err = os.MkdirAll(shared, 0o700)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("shared dir: %w", err)
+	}
+	cfg.SharedDir = shared
 	st, err := store.Open(ctx, cfg.Database, cfg.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s := &Server{cfg: cfg, store: st}
+	// Before anything else is written: another server on the same
+	// database must share the shared dir and the artifact store.
+	if s.registry, err = registerServer(ctx, st, &s.cfg, sleepFor(idWait)); err != nil {
+		st.Close()
+		return nil, err
+	}
 	if err := s.bootstrap(ctx); err != nil {
+		s.registry.leave(ctx)
 		st.Close()
 		return nil, err
 	}
@@ -149,13 +177,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 }
 
 func (s *Server) bootstrap(ctx context.Context) error {
-	key, err := auth.LoadOrCreateMasterKey(filepath.Join(s.cfg.DataDir, "master.key"))
+	keyPath := filepath.Join(s.cfg.DataDir, "master.key")
+	key, err := auth.LoadOrCreateMasterKey(keyPath)
 	if err != nil {
 		return fmt.Errorf("master key: %w", err)
 	}
 	sealer, err := auth.NewSealer(key)
 	if err != nil {
 		return fmt.Errorf("master key: %w", err)
+	}
+	// Every server on the database must hold the same master key.
+	if err := auth.CheckMasterKey(ctx, s.store, sealer, keyPath); err != nil {
+		return err
 	}
 	s.sealer = sealer
 	if s.accountID, err = s.ensureAccountID(ctx); err != nil {
@@ -188,9 +221,10 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	cp.Sealer, cp.PublicURL = sealer, s.cfg.Engine.ConsoleURL
 	cp.Register(api)
 	// Deployments: the runner, and the host command service whose
-	// deployment specifications are signed with the key made at first
-	// start (<DataDir>/deploy-signing.{key,pem}).
-	signer, err := hostcmd.LoadOrCreateSigner(s.cfg.DataDir)
+	// deployment specifications are signed with the key every server on
+	// the database shares (made at first start, or imported from
+	// <DataDir>/deploy-signing.{key,pem}).
+	signer, err := deploy.LoadOrCreateSigner(ctx, s.store, sealer, s.cfg.DataDir, s.cfg.Logger)
 	if err != nil {
 		return fmt.Errorf("deployment signing key: %w", err)
 	}
@@ -202,7 +236,7 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	hostCommands := &codedeploy.CommandService{Store: s.store, Runner: s.deployer, Signer: signer, Region: s.cfg.Region, AccountID: s.accountID, Logger: s.cfg.Logger}
 	hostCommands.Register(api)
 	// An absolute root: git-http-backend runs in another directory.
-	gitRoot, err := filepath.Abs(filepath.Join(s.cfg.DataDir, "git"))
+	gitRoot, err := filepath.Abs(filepath.Join(s.cfg.SharedDir, "git"))
 	if err != nil {
 		return fmt.Errorf("git repositories directory: %w", err)
 	}
@@ -229,6 +263,13 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("POST /webhooks/{name}", cp.ServeWebhook)
 	mux.Handle("POST "+slipwayapi.EnrollPath, &enrollHandler{ext: ext, cd: s.codeDeploy, endpoint: s.endpoint, region: s.cfg.Region, logger: s.cfg.Logger})
+	// The web console: its data API serves the operations above with a
+	// session cookie instead of SigV4.
+	if s.console, err = console.New(console.Config{API: api, Keys: keys, Sealer: sealer, Events: s.store, Agents: s.store, Logger: s.cfg.Logger}); err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	mux.Handle(console.Prefix, s.console.Handler())
+	mux.Handle("GET /{$}", http.RedirectHandler(console.Prefix, http.StatusFound))
 	s.handler = mux
 	return nil
 }
@@ -248,6 +289,9 @@ func (k keyAuth) CheckBasic(ctx context.Context, user, password string) (bool, e
 	return subtle.ConstantTimeCompare(secret, []byte(password)) == 1, nil
 }
 
+// ensureAccountID returns the installation's account ID, making it at
+// first start. The read and the write are one transaction, so servers
+// starting together on a new database agree on one ID.
 func (s *Server) ensureAccountID(ctx context.Context) (string, error) {
 	id, err := s.store.GetSetting(ctx, settingAccountID)
 	if err == nil {
@@ -260,8 +304,19 @@ func (s *Server) ensureAccountID(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("generate account id: %w", err)
 	}
-	id = fmt.Sprintf("%012d", n.Int64())
-	if err := s.store.PutSetting(ctx, settingAccountID, id); err != nil {
+	err = s.store.InTx(ctx, func(q store.Queries) error {
+		existing, err := q.GetSetting(ctx, settingAccountID)
+		switch {
+		case err == nil:
+			id = existing // another server made it meanwhile
+			return nil
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		id = fmt.Sprintf("%012d", n.Int64())
+		return q.PutSetting(ctx, settingAccountID, id)
+	})
+	if err != nil {
 		return "", fmt.Errorf("store account id: %w", err)
 	}
 	return id, nil
@@ -318,6 +373,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
 	}
+	hs.RegisterOnShutdown(s.console.Shutdown) // open event streams end at once
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	s.listenURL = listenURL(ln.Addr())
@@ -405,6 +461,7 @@ func (s *Server) StartBackground() (stop func()) {
 			}
 		})
 	}
+	wg.Go(func() { s.registry.run(ctx, s.endpoint()) })
 	return func() { cancel(); wg.Wait() }
 }
 
@@ -439,15 +496,18 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	return s.Serve(ctx, ln)
 }
 
-// Close closes the store.
-func (s *Server) Close() error { return s.store.Close() }
+// Close unregisters the server and closes the store.
+func (s *Server) Close() error {
+	s.registry.leave(context.Background())
+	return s.store.Close()
+}
 
 // openArtifacts opens the artifact store: the filesystem under the data
 // directory, or one bucket of an S3-compatible server in which every
 // pipeline's artifact bucket is a prefix.
 func (s *Server) openArtifacts(ctx context.Context) (artifact.Store, error) {
 	if s.cfg.ArtifactS3 == nil {
-		st, err := artifact.NewFSStore(filepath.Join(s.cfg.DataDir, artifact.FSDirName))
+		st, err := artifact.NewFSStore(filepath.Join(s.cfg.SharedDir, artifact.FSDirName))
 		if err != nil {
 			return nil, fmt.Errorf("artifact store: %w", err)
 		}

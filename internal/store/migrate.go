@@ -142,7 +142,7 @@ func migrate(ctx context.Context, db *sql.DB, d dialect, ms []migration, logger 
 func writeTx(ctx context.Context, db *sql.DB, d dialect, fn func(tx *sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
+		return d.unwritable(fmt.Errorf("begin transaction: %w", err))
 	}
 	done := false
 	defer func() {
@@ -157,11 +157,11 @@ func writeTx(ctx context.Context, db *sql.DB, d dialect, fn func(tx *sql.Tx) err
 		return fmt.Errorf("take writer lock: %w", err)
 	}
 	if err := fn(tx); err != nil {
-		return err
+		return d.unwritable(err)
 	}
 	done = true
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit transaction: %w", err)
+		return d.unwritable(fmt.Errorf("commit transaction: %w", err))
 	}
 	return nil
 }

@@ -79,5 +79,7 @@ func openPostgres(ctx context.Context, cfg *pgx.ConnConfig, logger *slog.Logger)
 
 	logger.InfoContext(ctx, "opened store", "dialect", d.String(), "database", postgresName(cfg),
 		"user", cfg.User, "migrations_applied", applied, "read_conns", n, "write_conns", postgresWriteConns)
-	return newSQLStore(d, write, read, logger), nil
+	s := newSQLStore(d, write, read, logger)
+	s.listener = newPGListener(cfg, s.hub, logger)
+	return s, nil
 }

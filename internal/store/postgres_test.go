@@ -39,7 +39,7 @@ func postgresAdminDSN(t *testing.T) string {
 
 // openPostgresAdmin connects to the admin DSN with pgx's database/sql
 // driver.
-func openPostgresAdmin(t *testing.T, admin string) *sql.DB {
+func openPostgresAdmin(t testing.TB, admin string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("pgx", admin)
 	if err != nil {
@@ -56,7 +56,7 @@ func openPostgresAdmin(t *testing.T, admin string) *sql.DB {
 // The database collates text with ICU's "en" where the server has ICU, so
 // that "a" sorts before "B" unless a column says COLLATE "C": the ordering
 // tests then prove the schema does.
-func createPostgresDB(t *testing.T, admin string) string {
+func createPostgresDB(t testing.TB, admin string) string {
 	t.Helper()
 	u, err := url.Parse(admin)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
@@ -83,7 +83,7 @@ func createPostgresDB(t *testing.T, admin string) string {
 
 // dropPostgresDB drops the test database name, ending any session still on
 // it (a Store that failed to close, say).
-func dropPostgresDB(t *testing.T, admin, name string) {
+func dropPostgresDB(t testing.TB, admin, name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	db := openPostgresAdmin(t, admin)
@@ -105,7 +105,7 @@ WHERE datname = $1 AND pid <> pg_backend_pid() AND usename = current_user`, name
 	t.Errorf("drop database %s: %v", name, err)
 }
 
-func randomBytes(t *testing.T, n int) []byte {
+func randomBytes(t testing.TB, n int) []byte {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)

@@ -28,11 +28,16 @@ type queries struct {
 	read  dbtx    // plain reads: the read pool, or the transaction
 	write execer  // single-statement writes: d.plainWriter(write pool), or the transaction
 	pool  *sql.DB // the write pool for multi-statement writes; nil in a transaction
+	hub   *hub    // the Store's subscribers (Publish)
+	// pending collects what Publish sends inside a transaction, for the
+	// subscribers once it commits; nil outside one.
+	pending *[]Notification
 }
 
-// txQueries returns queries that run every statement on tx.
-func txQueries(d dialect, tx *sql.Tx) *queries {
-	return &queries{d: d, read: tx, write: tx}
+// txQueries returns queries that run every statement on tx; Publish
+// appends to pending.
+func txQueries(d dialect, tx *sql.Tx, h *hub, pending *[]Notification) *queries {
+	return &queries{d: d, read: tx, write: tx, hub: h, pending: pending}
 }
 
 // atomic runs fn with queries whose statements all belong to one write
@@ -41,9 +46,17 @@ func (q *queries) atomic(ctx context.Context, fn func(q *queries) error) error {
 	if q.pool == nil {
 		return fn(q)
 	}
-	return writeTx(ctx, q.pool, q.d, func(tx *sql.Tx) error {
-		return fn(txQueries(q.d, tx))
+	var pending []Notification
+	err := writeTx(ctx, q.pool, q.d, func(tx *sql.Tx) error {
+		pending = pending[:0]
+		return fn(txQueries(q.d, tx, q.hub, &pending))
 	})
+	if err == nil {
+		for _, n := range pending {
+			q.hub.deliver(n)
+		}
+	}
+	return err
 }
 
 func (q *queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -126,7 +139,7 @@ func (q *queries) interpretError(err error, format string, args ...any) error {
 	case q.d.isUniqueViolation(err):
 		return fmt.Errorf("%s: %w", op, ErrExists)
 	default:
-		return fmt.Errorf("%s: %w", op, err)
+		return q.d.unwritable(fmt.Errorf("%s: %w", op, err))
 	}
 }
 

@@ -201,14 +201,18 @@ type sqlStore struct {
 	writePool *sql.DB
 	readPool  *sql.DB
 	logger    *slog.Logger
+	hub       *hub
+	listener  *pgListener // PostgreSQL: receives other Stores' notifications; nil on SQLite
 }
 
 func newSQLStore(d dialect, write, read *sql.DB, logger *slog.Logger) *sqlStore {
+	h := newHub()
 	return &sqlStore{
-		queries:   &queries{d: d, read: read, write: d.plainWriter(write), pool: write},
+		queries:   &queries{d: d, read: read, write: d.plainWriter(write), pool: write, hub: h},
 		writePool: write,
 		readPool:  read,
 		logger:    logger,
+		hub:       h,
 	}
 }
 
@@ -219,14 +223,28 @@ func newSQLStore(d dialect, write, read *sql.DB, logger *slog.Logger) *sqlStore 
 // reads committed data only) but must not write through it: that write
 // waits for the lock fn's transaction holds (on SQLite, for the write
 // pool's one connection), so it would wait until ctx ends.
+//
+// Notifications fn publishes reach this Store's subscribers after the
+// commit, in the order published.
 func (s *sqlStore) InTx(ctx context.Context, fn func(q Queries) error) error {
-	return writeTx(ctx, s.writePool, s.d, func(tx *sql.Tx) error {
-		return fn(txQueries(s.d, tx))
+	var pending []Notification
+	err := writeTx(ctx, s.writePool, s.d, func(tx *sql.Tx) error {
+		pending = pending[:0]
+		return fn(txQueries(s.d, tx, s.hub, &pending))
 	})
+	if err == nil {
+		for _, n := range pending {
+			s.hub.deliver(n)
+		}
+	}
+	return err
 }
 
 // Close implements Store.
 func (s *sqlStore) Close() error {
+	if s.listener != nil {
+		s.listener.stop()
+	}
 	err := errors.Join(s.readPool.Close(), s.writePool.Close())
 	if err != nil {
 		return fmt.Errorf("close store: %w", err)

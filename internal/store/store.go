@@ -84,6 +84,9 @@ type Queries interface {
 	BuildQueries
 	FunctionQueries
 	EnrollQueries
+	ServerQueries
+	WakeQueries
+	AgentQueries
 
 	// CreatePipeline inserts version p.Version of a new pipeline; ErrExists
 	// if the name is taken.
@@ -144,6 +147,13 @@ type Store interface {
 	// never retried. fn must not retain q after returning, nor write
 	// through the Store, which would wait for fn's own transaction.
 	InTx(ctx context.Context, fn func(q Queries) error) error
+	// Subscribe calls fn with every notification published on channel
+	// (WakeQueries.Publish) through this Store or, on PostgreSQL, any
+	// Store on the same database, and with a Resync notification when some
+	// may have been missed. fn runs on the publisher's or the listener's
+	// goroutine and must not block. cancel ends the subscription; Close
+	// ends them all.
+	Subscribe(channel string, fn func(Notification)) (cancel func())
 	// Close releases the database.
 	Close() error
 }

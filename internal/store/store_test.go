@@ -119,6 +119,10 @@ func exercise(t *testing.T, open func(t *testing.T) Store) {
 		{"DeletePipelineRuns", testDeletePipelineRuns},
 		{"RunsInTx", testRunsInTx},
 		{"ConcurrentDispatch", testConcurrentDispatch},
+		// Notifications and agent liveness (notifications_test.go).
+		{"Notifications", testNotifications},
+		{"NotificationsInTx", testNotificationsInTx},
+		{"AgentSeen", testAgentSeen},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
