@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -49,12 +50,31 @@ type JobKeyStore interface {
 
 // JobKeys issues, verifies and revokes job keys. It is safe for
 // concurrent use if its JobKeyStore is.
+//
+// Looked-up keys are kept in memory for CacheTTL: a key revoked through
+// this JobKeys stops working at once, one revoked on another server within
+// CacheTTL. Expiry is checked on every request.
 type JobKeys struct {
 	store     JobKeyStore
 	sealer    *Sealer
 	accountID string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// CacheTTL is how long a looked-up key is used without reading the
+	// store again: zero means DefaultKeyCacheTTL, negative disables the
+	// cache.
+	CacheTTL time.Duration
+	// CacheSize bounds the cached keys; zero means DefaultKeyCacheSize.
+	CacheSize int
+
+	cache keyCache[lookedUpJobKey]
+}
+
+// lookedUpJobKey is a job key as lookup returns it.
+type lookedUpJobKey struct {
+	secret []byte
+	caller awsproto.Caller
+	key    *store.JobKey
 }
 
 // NewJobKeys returns a JobKeys that keeps keys in st, sealed with sealer,
@@ -107,18 +127,40 @@ func (k *JobKeys) Issue(ctx context.Context, jobID string, ttl time.Duration) (i
 
 // Revoke deletes a job key; a key already gone is not an error.
 func (k *JobKeys) Revoke(ctx context.Context, id string) error {
+	k.cache.forget(id)
+	defer k.cache.forget(id) // and what a lookup meanwhile may have kept
 	if err := k.store.DeleteJobKey(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("auth: revoke job key %s: %w", id, err)
 	}
 	return nil
 }
 
-// lookup returns the secret of job key id, the identity it signs for and
-// the key. The error wraps store.ErrNotFound when no such key exists.
+// lookup returns the secret of job key id (a copy the caller may clear),
+// the identity it signs for and the key. The error wraps store.ErrNotFound
+// when no such key exists. A key found is kept in memory for CacheTTL.
 func (k *JobKeys) lookup(ctx context.Context, id string) ([]byte, awsproto.Caller, *store.JobKey, error) {
 	if !keyIDPattern.MatchString(id) {
 		return nil, awsproto.Caller{}, nil, fmt.Errorf("auth: look up job key: malformed ID: %w", store.ErrNotFound)
 	}
+	ttl, size := cachePolicy(k.CacheTTL, k.CacheSize)
+	now := k.now()
+	if ttl > 0 {
+		if c, ok := k.cache.get(id, now); ok {
+			key := *c.key
+			return bytes.Clone(c.secret), c.caller, &key, nil
+		}
+	}
+	secret, caller, key, err := k.read(ctx, id)
+	if err != nil || ttl < 0 {
+		return secret, caller, key, err
+	}
+	stored := *key
+	k.cache.put(id, lookedUpJobKey{secret: bytes.Clone(secret), caller: caller, key: &stored}, now, ttl, size)
+	return secret, caller, key, nil
+}
+
+// read reads job key id from the store and opens its secret.
+func (k *JobKeys) read(ctx context.Context, id string) ([]byte, awsproto.Caller, *store.JobKey, error) {
 	key, err := k.store.GetJobKey(ctx, id)
 	if err != nil {
 		return nil, awsproto.Caller{}, nil, fmt.Errorf("auth: look up job key %s: %w", id, err)

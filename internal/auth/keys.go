@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base32"
@@ -62,10 +63,29 @@ func NewAccessKey(userName string) (AccessKey, error) {
 
 // Keys creates access keys and looks them up for request verification. It
 // is safe for concurrent use if its KeyStore is.
+//
+// Looked-up keys are kept in memory for CacheTTL, so a key deleted from
+// the store keeps working on a server that used it until then.
 type Keys struct {
 	store     KeyStore
 	sealer    *Sealer
 	accountID string
+	// CacheTTL is how long a looked-up key is used without reading the
+	// store again: zero means DefaultKeyCacheTTL, negative disables the
+	// cache.
+	CacheTTL time.Duration
+	// CacheSize bounds the cached keys; zero means DefaultKeyCacheSize.
+	CacheSize int
+	// Now is the clock of the cache; nil means time.Now.
+	Now func() time.Time
+
+	cache keyCache[lookedUpKey]
+}
+
+// lookedUpKey is a key as Lookup returns it.
+type lookedUpKey struct {
+	secret []byte
+	caller awsproto.Caller
 }
 
 // NewKeys returns a Keys that keeps keys in st, sealed with sealer, for the
@@ -100,12 +120,37 @@ func (k *Keys) Create(ctx context.Context, userName string) (id, secret string, 
 	return "", "", errors.New("auth: create access key: generated IDs kept colliding")
 }
 
-// Lookup returns the secret of access key id and the identity it signs for.
-// The error wraps store.ErrNotFound when no such key exists.
+// Lookup returns the secret of access key id (a copy the caller may
+// clear) and the identity it signs for. The error wraps store.ErrNotFound
+// when no such key exists. A key found is kept in memory for CacheTTL.
 func (k *Keys) Lookup(ctx context.Context, id string) (secret []byte, caller awsproto.Caller, err error) {
 	if !keyIDPattern.MatchString(id) {
 		return nil, awsproto.Caller{}, fmt.Errorf("auth: look up access key: malformed ID: %w", store.ErrNotFound)
 	}
+	ttl, size := cachePolicy(k.CacheTTL, k.CacheSize)
+	now := k.now()
+	if ttl > 0 {
+		if c, ok := k.cache.get(id, now); ok {
+			return bytes.Clone(c.secret), c.caller, nil
+		}
+	}
+	secret, caller, err = k.lookup(ctx, id)
+	if err != nil || ttl < 0 {
+		return secret, caller, err
+	}
+	k.cache.put(id, lookedUpKey{secret: bytes.Clone(secret), caller: caller}, now, ttl, size)
+	return secret, caller, nil
+}
+
+func (k *Keys) now() time.Time {
+	if k.Now != nil {
+		return k.Now()
+	}
+	return time.Now()
+}
+
+// lookup reads access key id from the store and opens its secret.
+func (k *Keys) lookup(ctx context.Context, id string) (secret []byte, caller awsproto.Caller, err error) {
 	key, err := k.store.GetAccessKey(ctx, id)
 	if err != nil {
 		return nil, awsproto.Caller{}, fmt.Errorf("auth: look up access key %s: %w", id, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/slipway-cd/slipway/internal/codepipeline"
 	"github.com/slipway-cd/slipway/internal/engine"
 	"github.com/slipway-cd/slipway/internal/server"
+	"github.com/slipway-cd/slipway/internal/slipwayapi"
 )
 
 // Execute runs the slipway command with os.Args and returns the exit code.
@@ -63,7 +64,7 @@ func newServerCommand(stdout, stderr io.Writer) *cobra.Command {
 	var cfg server.Config
 	var s3Endpoint, s3Region string
 	var workers int
-	var logLevel string
+	var logLevel, workerLabels string
 	lim := codepipeline.DefaultLimits()
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -87,6 +88,11 @@ On first start it creates an admin access key in <data-dir>/credentials.`,
 				cfg.ArtifactS3 = &artifact.S3Config{Endpoint: s3Endpoint, Region: s3Region,
 					AccessKeyID: os.Getenv("SLIPWAY_S3_ACCESS_KEY_ID"), SecretAccessKey: os.Getenv("SLIPWAY_S3_SECRET_ACCESS_KEY")}
 			}
+			labels, err := slipwayapi.ParseWorkerLabels(workerLabels)
+			if err != nil {
+				return fmt.Errorf("--worker-labels: %w", err)
+			}
+			cfg.WorkerLabels = labels
 			cfg.Workers = workers
 			if workers == 0 {
 				cfg.Workers = -1 // Config's zero value means the default
@@ -118,6 +124,7 @@ On first start it creates an admin access key in <data-dir>/credentials.`,
 	f.DurationVar(&cfg.Engine.ApprovalTimeout, "approval-timeout", 7*24*time.Hour, "how long a manual approval waits for an answer")
 	f.DurationVar(&cfg.Engine.SweepInterval, "sweep-interval", time.Second, "how often timers are checked and active executions reconciled")
 	f.IntVar(&workers, "workers", 4, "how many jobs of built-in actions the embedded workers run at once (0: no embedded workers)")
+	f.StringVar(&workerLabels, "worker-labels", "", "labels of the embedded workers, comma-separated: builds whose project has WorkerLabels run only on workers with all of them (default none)")
 	f.DurationVar(&cfg.SourcePoll, "source-poll-interval", time.Minute, "how often the git remotes of connection sources are checked for new commits (negative: never)")
 	f.DurationVar(&cfg.S3Poll, "s3-poll-interval", time.Minute, "how often the objects of S3 source actions are checked for new versions (negative: never)")
 	f.DurationVar(&cfg.Deploy.AgentLease, "agent-lease", 30*time.Second, "how long an instance's agent may go without polling while one of its lifecycle events runs before the event fails with AGENT_ISSUE")

@@ -26,14 +26,17 @@ func newWorkerCommand(stderr io.Writer) *cobra.Command {
 	var f apiFlags
 	var concurrency int
 	var poll, heartbeat, drain time.Duration
-	var workDir, artifactDir, s3Endpoint, s3Region, s3Bucket, logLevel string
-	var labels []string
+	var workDir, artifactDir, s3Endpoint, s3Region, s3Bucket, logLevel, labelList string
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run jobs of built-in actions for a server, on this machine",
 		Long: `Run jobs of built-in action types (CodeBuild builds and tests, Commands, S3 sources and
 deploys) for the server at --endpoint: poll for jobs, run them here, and report their results and
 logs over the API. Start the server with --workers 0 to run every build on remote workers.
+Builds read their build project, build number and secrets from the server for the job they run.
+
+A build project with workerLabels runs only on a worker that has all of them (--labels); jobs
+without required labels go to any worker.
 
 A remote worker reads and writes artifacts directly in the server's artifact store: either the
 same S3-compatible bucket (--artifact-s3-endpoint, --artifact-s3-bucket, credentials from
@@ -49,6 +52,10 @@ On SIGTERM or interrupt it stops claiming jobs, lets running ones finish (at mos
 				return fmt.Errorf("--log-level %q: use debug, info, warn or error", logLevel)
 			}
 			logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+			labels, err := slipwayapi.ParseWorkerLabels(labelList)
+			if err != nil {
+				return fmt.Errorf("--labels: %w", err)
+			}
 			// cmd.Context() ends at the first SIGTERM or interrupt; the
 			// work goes on under its own context until the drain ends.
 			signals := cmd.Context()
@@ -66,9 +73,11 @@ On SIGTERM or interrupt it stops claiming jobs, lets running ones finish (at mos
 				region = "us-east-1"
 			}
 			provider := credentials.StaticCredentialsProvider{Value: creds}
+			api := slipwayapi.New(f.endpoint, region, provider)
 			src := &worker.Remote{
 				CodePipeline: codepipeline.New(codepipeline.Options{Region: region, BaseEndpoint: aws.String(f.endpoint), Credentials: provider}),
-				API:          slipwayapi.New(f.endpoint, region, provider),
+				API:          api,
+				Labels:       labels,
 			}
 			if workDir == "" {
 				workDir = filepath.Join(os.TempDir(), "slipway-worker")
@@ -78,8 +87,9 @@ On SIGTERM or interrupt it stops claiming jobs, lets running ones finish (at mos
 			}
 			drainer := worker.NewDraining(src)
 			w := &worker.Worker{
-				Source:      drainer,
-				Executors:   drainer.Wrap(providers.Builtin(providers.Deps{Artifacts: arts, Logger: logger, WorkDir: workDir})),
+				Source: drainer,
+				Executors: drainer.Wrap(providers.Builtin(providers.Deps{Artifacts: arts, Logger: logger, WorkDir: workDir,
+					Builds: &worker.RemoteBuilds{API: api}})),
 				Concurrency: concurrency,
 				Poll:        poll,
 				Heartbeat:   heartbeat,
@@ -130,7 +140,7 @@ On SIGTERM or interrupt it stops claiming jobs, lets running ones finish (at mos
 	fl.DurationVar(&heartbeat, "heartbeat", 10*time.Second, "how often a running job's claim is extended (keep it well under the server's heartbeat lease)")
 	fl.DurationVar(&drain, "drain-timeout", 5*time.Minute, "on SIGTERM, how long running jobs may take to finish")
 	fl.StringVar(&workDir, "work-dir", "", "where builds get their working directories (default <tmp>/slipway-worker)")
-	fl.StringSliceVar(&labels, "labels", nil, "labels of this worker, comma-separated (logged; jobs are not routed by label yet)")
+	fl.StringVar(&labelList, "labels", "", "labels of this worker, comma-separated (e.g. gpu,linux): builds whose project has workerLabels run only on workers with all of them; jobs without required labels run on any worker")
 	fl.StringVar(&artifactDir, "artifact-dir", "", "the server's filesystem artifact store (<server data dir>/artifacts), for a worker on the server's machine")
 	fl.StringVar(&s3Endpoint, "artifact-s3-endpoint", "", "the server's S3-compatible artifact store (credentials from SLIPWAY_S3_ACCESS_KEY_ID and SLIPWAY_S3_SECRET_ACCESS_KEY)")
 	fl.StringVar(&s3Region, "artifact-s3-region", "us-east-1", "region of the S3-compatible server")

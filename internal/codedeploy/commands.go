@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slipway-cd/slipway/internal/artifact"
@@ -46,6 +47,9 @@ type CommandService struct {
 	Region    string
 	AccountID string
 	Logger    *slog.Logger
+
+	specsOnce sync.Once
+	specs     *hostcmd.SpecCache // Signer's signatures by specification content
 }
 
 // Register adds the operations to srv.
@@ -234,9 +238,12 @@ func (c *CommandService) GetDeploymentSpecification(ctx context.Context, in *cdc
 	default:
 		return nil, awsproto.Errorf(cdcmdapi.ServerException, "deployment %s has no revision", d.ID)
 	}
-	env, err := c.Signer.Sign(spec)
+	// The specification is the same for every host and lifecycle event
+	// of the deployment: it is signed once and the envelope reused.
+	c.specsOnce.Do(func() { c.specs = hostcmd.NewSpecCache(c.Signer, 0) })
+	env, err := c.specs.Sign(spec)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sign the deployment specification of %s: %w", d.ID, err)
 	}
 	return &cdcmdapi.GetDeploymentSpecificationOutput{DeploymentSystem: hostcmd.DeploymentSystem,
 		DeploymentSpecification: &cdcmdapi.DeploymentSpecification{GenericEnvelope: &cdcmdapi.Envelope{Format: env.Format, Payload: env.Payload}}}, nil

@@ -28,8 +28,13 @@ func maxBatch(n *int32) int {
 	return int(*n)
 }
 
-// PollForJobs hands queued jobs of an action type to a job worker.
+// PollForJobs hands queued jobs of an action type to a job worker, with
+// the labels of its X-Slipway-Worker-Labels header (see WithWorkerLabels).
 func (s *Service) PollForJobs(ctx context.Context, in *cpapi.PollForJobsInput) (*cpapi.PollForJobsOutput, error) {
+	labels, err := workerLabels(ctx)
+	if err != nil {
+		return nil, err
+	}
 	t, err := s.actionType(ctx, in.ActionTypeId)
 	if err != nil {
 		return nil, err
@@ -39,7 +44,7 @@ func (s *Service) PollForJobs(ctx context.Context, in *cpapi.PollForJobsInput) (
 			return nil, awsproto.Errorf(cpapi.ValidationException, "queryParam %q is not a queryable configuration property of this action type", k)
 		}
 	}
-	views, err := s.Engine.PollJobs(ctx, *in.ActionTypeId, maxBatch(in.MaxBatchSize), in.QueryParam)
+	views, err := s.Engine.PollWorkerJobs(ctx, *in.ActionTypeId, maxBatch(in.MaxBatchSize), in.QueryParam, labels)
 	if err != nil {
 		return nil, err
 	}

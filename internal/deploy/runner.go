@@ -61,6 +61,8 @@ type Runner struct {
 	seen     map[string]time.Time     // instance → last poll here
 	recorded map[string]time.Time     // instance → last poll written to the store from here
 	hosts    map[string]chan struct{} // instance → closed when a command is ready
+
+	targets targetCache // decoded target documents of active deployments
 }
 
 // Store notification channels ([store.Store.Subscribe]) through which
@@ -287,6 +289,11 @@ func (r *Runner) sweep(ctx context.Context) {
 		}
 		return
 	}
+	active := make(map[string]bool, len(ds))
+	for _, d := range ds {
+		active[d.ID] = true
+	}
+	r.targets.keepOnly(active) // deployments that ended on other servers
 	for _, d := range ds {
 		r.reconcileLogged(ctx, d.ID)
 	}
@@ -460,7 +467,7 @@ func (r *Runner) Stop(ctx context.Context, id string, rollback bool) (string, er
 			det.Stop = &fleet.StopRequest{ErrorCode: cdapi.ErrorCodeManualStop, Message: "The deployment was stopped by a user (StopDeployment)."}
 			det.StopRollback = rollback
 		}
-		st, _, err := loadState(ctx, q, d, det)
+		st, _, err := r.loadState(ctx, q, d, det)
 		if err != nil {
 			return err
 		}
@@ -480,8 +487,10 @@ type targetRow struct {
 	doc *Target
 }
 
-// loadState builds the planner's state of a deployment from its rows.
-func loadState(ctx context.Context, q store.Queries, d *store.Deployment, det *Detail) (*fleet.State, map[string]*targetRow, error) {
+// loadState builds the planner's state of a deployment from its rows. The
+// target documents come from the runner's cache when their JSON has not
+// changed since they were last decoded; each is the caller's to change.
+func (r *Runner) loadState(ctx context.Context, q store.Queries, d *store.Deployment, det *Detail) (*fleet.State, map[string]*targetRow, error) {
 	rows, err := q.ListDeploymentTargets(ctx, d.ID)
 	if err != nil {
 		return nil, nil, err
@@ -493,7 +502,7 @@ func loadState(ctx context.Context, q store.Queries, d *store.Deployment, det *D
 	}
 	targets := map[string]*targetRow{}
 	for _, row := range rows {
-		doc, err := DecodeTarget(row)
+		doc, err := r.targets.decode(row)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -525,6 +534,9 @@ func (r *Runner) Reconcile(ctx context.Context, id string) error {
 
 func (r *Runner) reconcile(ctx context.Context, q store.Queries, id string) (kick, wake []string, _ error) {
 	d, err := q.GetDeployment(ctx, id)
+	if err == nil && !d.Active {
+		r.targets.forget(id)
+	}
 	if err != nil || !d.Active {
 		return nil, nil, err
 	}
@@ -540,7 +552,7 @@ func (r *Runner) reconcile(ctx context.Context, q store.Queries, id string) (kic
 		started = true
 		r.logger.InfoContext(ctx, "deployment started", "deployment", d.ID, "group", d.GroupName)
 	}
-	st, targets, err := loadState(ctx, q, d, det)
+	st, targets, err := r.loadState(ctx, q, d, det)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -558,14 +570,16 @@ func (r *Runner) reconcile(ctx context.Context, q store.Queries, id string) (kic
 	for _, in := range st.Instances {
 		tr := targets[in.ID]
 		for _, e := range tr.doc.Events {
-			if e.Status != cdapi.LifecycleEventStatusInProgress {
+			// An event younger than the lease cannot have outlived it:
+			// the agent's last poll is read only for older ones.
+			if e.Status != cdapi.LifecycleEventStatusInProgress || now.Sub(e.Start) < r.cfg.AgentLease {
 				continue
 			}
 			seen, err := r.lastSeen(ctx, q, in.ID)
 			if err != nil {
 				return nil, nil, err
 			}
-			if now.Sub(e.Start) < r.cfg.AgentLease || time.Since(seen) < r.cfg.AgentLease {
+			if time.Since(seen) < r.cfg.AgentLease {
 				continue
 			}
 			e.Status, e.End = cdapi.LifecycleEventStatusFailed, now
@@ -651,6 +665,7 @@ func (r *Runner) reconcile(ctx context.Context, q store.Queries, id string) (kic
 func (r *Runner) finish(ctx context.Context, q store.Queries, d *store.Deployment, det *Detail, targets map[string]*targetRow,
 	f *fleet.FinishDeployment, now time.Time) ([]string, error) {
 	d.Status, d.Active, d.Updated = f.Status, false, now
+	r.targets.forget(d.ID)
 	det.Completed = now
 	if det.Started.IsZero() {
 		det.Started = now
@@ -758,10 +773,11 @@ func (r *Runner) endQueued(ctx context.Context, q store.Queries, d *store.Deploy
 	if err != nil {
 		return err
 	}
-	_, targets, err := loadState(ctx, q, d, det)
+	_, targets, err := r.loadState(ctx, q, d, det)
 	if err != nil {
 		return err
 	}
+	r.targets.forget(d.ID)
 	for _, tr := range targets {
 		tr.row.Status = cdapi.InstanceStatusSkipped
 		for _, e := range tr.doc.Events {

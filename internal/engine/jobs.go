@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -99,24 +101,103 @@ func checkClient(j *store.Job, rec *jobRecord, clientToken *string) error {
 // PollJobs hands up to max queued jobs of an action type to the caller;
 // each is Dispatched with a fresh nonce and goes back to the queue unless
 // acknowledged within the dispatch lease. queryParam, when set, keeps only
-// jobs whose configuration has those values.
+// jobs whose configuration has those values. The caller is a worker
+// without labels (see [Engine.PollWorkerJobs]).
 func (e *Engine) PollJobs(ctx context.Context, t cpapi.ActionTypeId, max int, queryParam map[string]string) ([]*JobView, error) {
-	return e.dispatch(ctx, t, max, queryParam, false)
+	return e.dispatch(ctx, t, max, queryParam, nil, false)
+}
+
+// PollWorkerJobs is PollJobs for a worker with labels: a CodeBuild job
+// whose build project has WorkerLabels goes only to a worker that has all
+// of them; other jobs go to any worker. A job no worker may take stays
+// queued (its job timeout runs only once it is acknowledged).
+func (e *Engine) PollWorkerJobs(ctx context.Context, t cpapi.ActionTypeId, max int, queryParam map[string]string, labels []string) ([]*JobView, error) {
+	return e.dispatch(ctx, t, max, queryParam, labels, false)
+}
+
+// MissingLabels returns the labels of required that have lacks, in the
+// order of required; none means a worker with labels have may run a job
+// that requires them.
+func MissingLabels(required, have []string) []string {
+	var out []string
+	for _, l := range required {
+		if !slices.Contains(have, l) && !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// routedByLabels reports whether jobs of type t may require worker
+// labels: the CodeBuild actions, through their build project.
+func routedByLabels(t store.ActionTypeKey) bool {
+	return t.Owner == cpapi.ActionOwnerAws && t.Provider == "CodeBuild" &&
+		(t.Category == cpapi.ActionCategoryBuild || t.Category == cpapi.ActionCategoryTest)
+}
+
+// labelRouter finds the worker labels the jobs of one dispatch require,
+// reading each build project once.
+type labelRouter struct {
+	ctx      context.Context
+	q        store.Queries
+	projects map[string][]string
+	err      error // the first read error; the dispatch fails with it
+}
+
+// required returns the labels job j requires of its worker.
+func (r *labelRouter) required(j *store.Job) []string {
+	if !routedByLabels(j.Type) {
+		return nil
+	}
+	d, err := decodeDetail[cpapi.JobData](j.Data)
+	if err != nil || d.ActionConfiguration == nil {
+		return nil
+	}
+	name := d.ActionConfiguration.Configuration["ProjectName"]
+	if labels, ok := r.projects[name]; ok {
+		return labels
+	}
+	var labels []string
+	rec, err := r.q.GetBuildProject(r.ctx, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		if r.err == nil {
+			r.err = fmt.Errorf("read build project %q: %w", name, err)
+		}
+	default:
+		var p struct {
+			WorkerLabels []string `json:"workerLabels"`
+		}
+		if err := json.Unmarshal(rec.Declaration, &p); err != nil && r.err == nil {
+			r.err = fmt.Errorf("decode build project %q: %w", name, err)
+		}
+		labels = p.WorkerLabels
+	}
+	if r.projects == nil {
+		r.projects = map[string][]string{}
+	}
+	r.projects[name] = labels
+	return labels
 }
 
 // PollThirdPartyJobs is PollJobs for a third-party (partner) worker: each
 // job handed out also gets a fresh client ID (see jobRecord), which the
 // worker presents as the clientToken of the other third-party calls.
 func (e *Engine) PollThirdPartyJobs(ctx context.Context, t cpapi.ActionTypeId, max int) ([]*JobView, error) {
-	return e.dispatch(ctx, t, max, nil, true)
+	return e.dispatch(ctx, t, max, nil, nil, true)
 }
 
-func (e *Engine) dispatch(ctx context.Context, t cpapi.ActionTypeId, max int, queryParam map[string]string, thirdParty bool) ([]*JobView, error) {
+func (e *Engine) dispatch(ctx context.Context, t cpapi.ActionTypeId, max int, queryParam map[string]string, labels []string, thirdParty bool) ([]*JobView, error) {
 	now := e.clock()
 	var out []*JobView
 	err := e.store.InTx(ctx, func(q store.Queries) error {
 		out = out[:0]
+		router := &labelRouter{ctx: ctx, q: q}
 		accept := func(j *store.Job) bool {
+			if len(MissingLabels(router.required(j), labels)) > 0 {
+				return false
+			}
 			if len(queryParam) == 0 {
 				return true
 			}
@@ -135,6 +216,9 @@ func (e *Engine) dispatch(ctx context.Context, t cpapi.ActionTypeId, max int, qu
 		jobs, err := q.DispatchJobs(ctx, key, max, now, now.Add(e.cfg.DispatchLease), accept, newNonce)
 		if err != nil {
 			return fmt.Errorf("dispatch jobs: %w", err)
+		}
+		if router.err != nil {
+			return fmt.Errorf("dispatch jobs: worker labels: %w", router.err)
 		}
 		for _, j := range jobs {
 			rec, err := decodeDetail[jobRecord](j.Data)

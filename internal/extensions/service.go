@@ -19,6 +19,7 @@ import (
 	"github.com/slipway-cd/slipway/internal/artifact"
 	"github.com/slipway-cd/slipway/internal/awsproto"
 	"github.com/slipway-cd/slipway/internal/engine"
+	"github.com/slipway-cd/slipway/internal/providers"
 	"github.com/slipway-cd/slipway/internal/slipwayapi"
 	"github.com/slipway-cd/slipway/internal/store"
 )
@@ -47,6 +48,9 @@ type Service struct {
 	// Engine serves HeartbeatJob and PutJobLog (remote workers); nil
 	// fails them.
 	Engine *engine.Engine
+	// Builds serves the job build operations (GetJobBuildProject,
+	// NextJobBuildNumber, GetJobSecret) of remote workers; nil fails them.
+	Builds *providers.StoreBuilds
 }
 
 // Register adds the service's operations to srv.
@@ -84,6 +88,9 @@ func (s *Service) Register(srv *awsproto.Server) {
 	awsproto.Handle(svc, "GetLifecycleEventLog", s.GetLifecycleEventLog)
 	awsproto.Handle(svc, "HeartbeatJob", s.HeartbeatJob)
 	awsproto.Handle(svc, "PutJobLog", s.PutJobLog)
+	awsproto.Handle(svc, "GetJobBuildProject", s.GetJobBuildProject)
+	awsproto.Handle(svc, "NextJobBuildNumber", s.NextJobBuildNumber)
+	awsproto.Handle(svc, "GetJobSecret", s.GetJobSecret)
 	awsproto.Handle(svc, "CreateEnrollmentToken", s.CreateEnrollmentToken)
 	awsproto.Handle(svc, "ListEnrollmentTokens", s.ListEnrollmentTokens)
 	awsproto.Handle(svc, "DeleteEnrollmentToken", s.DeleteEnrollmentToken)

@@ -38,6 +38,12 @@ func Sign(spec *Spec, key crypto.Signer, cert *x509.Certificate) (Envelope, erro
 	if err != nil {
 		return Envelope{}, err
 	}
+	return signBody(body, &Signer{Key: key, Cert: cert})
+}
+
+// signBody signs the JSON of a specification with s.
+func signBody(body []byte, s *Signer) (Envelope, error) {
+	key, cert := s.Key, s.Cert
 	sd, err := pkcs7.NewSignedData(body)
 	if err != nil {
 		return Envelope{}, fmt.Errorf("hostcmd: sign: %w", err)

@@ -25,20 +25,30 @@ import (
 // BuildBackend is what the build executors need of the server: build
 // projects, secrets and build numbers. A worker without one runs every
 // CodeBuild action as for an unknown project and resolves no secrets.
+//
+// Each call names the job the build runs for: a remote worker's backend
+// (worker.RemoteBuilds) asks the server, which answers only the worker
+// holding that job; the server's own (StoreBuilds) ignores it.
 type BuildBackend interface {
-	// Project returns the named build project, or nil and no error when
-	// there is none.
-	Project(ctx context.Context, name string) (*slipwayapi.BuildProject, error)
+	// Project returns the named build project (the job's ProjectName), or
+	// nil and no error when there is none.
+	Project(ctx context.Context, j *worker.Job, name string) (*slipwayapi.BuildProject, error)
 	// Secret returns the value of the named Slipway secret; the error
 	// wraps ErrNoSecret when there is none.
-	Secret(ctx context.Context, name string) (string, error)
+	Secret(ctx context.Context, j *worker.Job, name string) (string, error)
 	// NextBuildNumber returns the project's next build number, from 1.
-	NextBuildNumber(ctx context.Context, project string) (int64, error)
+	NextBuildNumber(ctx context.Context, j *worker.Job, project string) (int64, error)
 }
 
+// The build backends of a server and of a remote worker.
+var (
+	_ BuildBackend = (*StoreBuilds)(nil)
+	_ BuildBackend = (*worker.RemoteBuilds)(nil)
+)
+
 // ErrNoSecret is wrapped by BuildBackend.Secret's error for a secret that
-// does not exist.
-var ErrNoSecret = errors.New("no such secret")
+// does not exist (worker.ErrNoSecret, which worker.RemoteBuilds wraps).
+var ErrNoSecret = worker.ErrNoSecret
 
 // SecretOpener opens sealed secret values (auth.Sealer is one).
 type SecretOpener interface {
@@ -54,7 +64,7 @@ type StoreBuilds struct {
 }
 
 // Project implements BuildBackend.
-func (s *StoreBuilds) Project(ctx context.Context, name string) (*slipwayapi.BuildProject, error) {
+func (s *StoreBuilds) Project(ctx context.Context, _ *worker.Job, name string) (*slipwayapi.BuildProject, error) {
 	rec, err := s.Store.GetBuildProject(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
@@ -72,7 +82,7 @@ func (s *StoreBuilds) Project(ctx context.Context, name string) (*slipwayapi.Bui
 }
 
 // Secret implements BuildBackend.
-func (s *StoreBuilds) Secret(ctx context.Context, name string) (string, error) {
+func (s *StoreBuilds) Secret(ctx context.Context, _ *worker.Job, name string) (string, error) {
 	rec, err := s.Store.GetSecret(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", fmt.Errorf("secret %q: %w", name, ErrNoSecret)
@@ -88,7 +98,7 @@ func (s *StoreBuilds) Secret(ctx context.Context, name string) (string, error) {
 }
 
 // NextBuildNumber implements BuildBackend.
-func (s *StoreBuilds) NextBuildNumber(ctx context.Context, project string) (int64, error) {
+func (s *StoreBuilds) NextBuildNumber(ctx context.Context, _ *worker.Job, project string) (int64, error) {
 	return s.Store.NextSeq(ctx, "codebuild:"+project)
 }
 
@@ -111,7 +121,7 @@ func (b *CodeBuild) Run(ctx context.Context, j *worker.Job) (*worker.Result, err
 	cfg := config(j)
 	lg := &buildLog{w: j.LogOutput()}
 	name := cfg["ProjectName"]
-	project, err := b.project(ctx, name, lg)
+	project, err := b.project(ctx, j, name, lg)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +131,7 @@ func (b *CodeBuild) Run(ctx context.Context, j *worker.Job) (*worker.Result, err
 	}
 	number := int64(0)
 	if b.Builds != nil {
-		if number, err = b.Builds.NextBuildNumber(ctx, name); err != nil {
+		if number, err = b.Builds.NextBuildNumber(ctx, j, name); err != nil {
 			return nil, fmt.Errorf("next build number of project %s: %w", name, err)
 		}
 	}
@@ -153,7 +163,7 @@ func (b *CodeBuild) Run(ctx context.Context, j *worker.Job) (*worker.Result, err
 	}
 	runner := &buildspec.Runner{
 		Env:     env,
-		Secrets: b.secrets(ctx),
+		Secrets: secretResolver(ctx, b.Builds, j),
 		Log:     lg.w,
 		Timeout: time.Duration(project.TimeoutInMinutes) * time.Minute,
 	}
@@ -176,9 +186,9 @@ func (b *CodeBuild) Run(ctx context.Context, j *worker.Job) (*worker.Result, err
 
 // project returns the named build project, or the defaults (and says so
 // in the log) when this server has none of that name.
-func (b *CodeBuild) project(ctx context.Context, name string, lg *buildLog) (*slipwayapi.BuildProject, error) {
+func (b *CodeBuild) project(ctx context.Context, j *worker.Job, name string, lg *buildLog) (*slipwayapi.BuildProject, error) {
 	if b.Builds != nil {
-		p, err := b.Builds.Project(ctx, name)
+		p, err := b.Builds.Project(ctx, j, name)
 		if err != nil {
 			return nil, fmt.Errorf("read build project %s: %w", name, err)
 		}
@@ -254,24 +264,19 @@ func (b *CodeBuild) uploadOutputs(ctx context.Context, j *worker.Job, src string
 	return nil
 }
 
-// secrets returns the Runner.Secrets of a build.
-func (b *CodeBuild) secrets(ctx context.Context) func(kind, name string) (string, error) {
-	return secretResolver(ctx, b.Builds)
-}
-
 // secretResolver resolves buildspec and variable secret references to
 // Slipway secrets by name. An ARN (of Secrets Manager or Parameter Store)
 // resolves to the secret named by its last part, so buildspecs written for
 // AWS work once secrets of those names exist.
-func secretResolver(ctx context.Context, backend BuildBackend) func(kind, name string) (string, error) {
+func secretResolver(ctx context.Context, backend BuildBackend, j *worker.Job) func(kind, name string) (string, error) {
 	return func(kind, name string) (string, error) {
 		if backend == nil {
-			return "", errors.New("this worker has no secret store: Slipway secrets are resolved by the server's embedded workers")
+			return "", errors.New("this worker has no build backend: it cannot resolve Slipway secrets")
 		}
 		var err error
 		for _, n := range secretCandidates(name) {
 			var v string
-			if v, err = backend.Secret(ctx, n); err == nil {
+			if v, err = backend.Secret(ctx, j, n); err == nil {
 				return v, nil
 			}
 			if !errors.Is(err, ErrNoSecret) {

@@ -27,7 +27,7 @@ type fakeBuilds struct {
 	numbers  map[string]int64
 }
 
-func (f *fakeBuilds) Project(_ context.Context, name string) (*slipwayapi.BuildProject, error) {
+func (f *fakeBuilds) Project(_ context.Context, _ *worker.Job, name string) (*slipwayapi.BuildProject, error) {
 	p := f.projects[name]
 	if p == nil {
 		return nil, nil
@@ -37,7 +37,7 @@ func (f *fakeBuilds) Project(_ context.Context, name string) (*slipwayapi.BuildP
 	return &c, nil
 }
 
-func (f *fakeBuilds) Secret(_ context.Context, name string) (string, error) {
+func (f *fakeBuilds) Secret(_ context.Context, _ *worker.Job, name string) (string, error) {
 	v, ok := f.secrets[name]
 	if !ok {
 		return "", fmt.Errorf("secret %q: %w", name, ErrNoSecret)
@@ -45,7 +45,7 @@ func (f *fakeBuilds) Secret(_ context.Context, name string) (string, error) {
 	return v, nil
 }
 
-func (f *fakeBuilds) NextBuildNumber(_ context.Context, project string) (int64, error) {
+func (f *fakeBuilds) NextBuildNumber(_ context.Context, _ *worker.Job, project string) (int64, error) {
 	if f.numbers == nil {
 		f.numbers = map[string]int64{}
 	}
@@ -315,7 +315,7 @@ func TestSecretCandidates(t *testing.T) {
 			t.Errorf("secretCandidates(%s) = %s, want %s", ref, got, want)
 		}
 	}
-	resolve := secretResolver(context.Background(), &fakeBuilds{secrets: map[string]string{"prod/db": "pw"}})
+	resolve := secretResolver(context.Background(), &fakeBuilds{secrets: map[string]string{"prod/db": "pw"}}, &worker.Job{ID: "job-1"})
 	if v, err := resolve(buildspec.SecretKindSecretsManager, "arn:aws:secretsmanager:us-east-1:123:secret:prod/db-AbCdEf"); err != nil || v != "pw" {
 		t.Errorf("resolve ARN = %q, %v", v, err)
 	}

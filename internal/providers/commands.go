@@ -94,7 +94,7 @@ func (c *Commands) Run(ctx context.Context, j *worker.Job) (*worker.Result, erro
 	if err := applyVariables(env, spec, vars); err != nil {
 		return nil, err
 	}
-	runner := &buildspec.Runner{Env: env, Secrets: secretResolver(ctx, c.Builds), Log: lg.w, Timeout: timeout}
+	runner := &buildspec.Runner{Env: env, Secrets: secretResolver(ctx, c.Builds, j), Log: lg.w, Timeout: timeout}
 	res, runErr := runner.Run(ctx, spec, ws.src)
 	if res == nil {
 		return nil, fmt.Errorf("the commands could not start: %w", runErr)

@@ -63,6 +63,9 @@ type Config struct {
 	// workers run at once: 0 means 4, negative means no embedded workers.
 	Workers int
 	Notify  notify.Config // the approval notifier's timers
+	// WorkerLabels are the embedded workers' labels: CodeBuild jobs whose
+	// build project has WorkerLabels run only on workers with all of them.
+	WorkerLabels []string
 	// Deploy tunes the deployment runner (agent lease, long-poll wait).
 	Deploy deploy.Config
 	// SourcePoll is how often the remotes of connection sources are
@@ -246,6 +249,8 @@ func (s *Server) bootstrap(ctx context.Context) error {
 		Repos: &extensions.Repositories{Host: s.repos, PublicURL: s.cfg.Engine.ConsoleURL, Region: s.cfg.Region, AccountID: s.accountID}}
 	ext.Connections = &extensions.Connections{Region: s.cfg.Region, AccountID: s.accountID}
 	ext.Engine = s.engine // HeartbeatJob and PutJobLog of remote workers
+	// GetJobBuildProject, NextJobBuildNumber and GetJobSecret of remote workers.
+	ext.Builds = &providers.StoreBuilds{Store: s.store, Opener: sealer}
 	ext.Register(api)
 
 	if s.artifacts, err = s.openArtifacts(ctx); err != nil {
@@ -257,7 +262,7 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	api.TargetMaxBodyBytes = map[string]int64{slipwayapi.TargetPrefix + ".UploadBundle": slipwayapi.MaxUploadBundleRequestBytes}
 
 	mux := http.NewServeMux()
-	mux.Handle("POST /{$}", api)
+	mux.Handle("POST /{$}", codepipeline.WithWorkerLabels(api)) // PollForJobs reads X-Slipway-Worker-Labels
 	mux.Handle("GET "+hostcmd.BundlePathPrefix, hostCommands.BundleHandler(api.Auth, s.artifacts))
 	mux.Handle("/git/", s.repos)
 	mux.HandleFunc("GET /healthz", s.healthz)
@@ -449,7 +454,7 @@ func (s *Server) StartBackground() (stop func()) {
 		deps.Deployments = s.codeDeploy
 		deps.Functions = &providers.Functions{Store: s.store, Keys: s.jobKeys, Endpoint: s.endpoint(), AccountID: s.accountID, Region: s.cfg.Region}
 		w := &worker.Worker{
-			Source:      &worker.Local{Engine: s.engine, Notify: s.engine.JobsQueued()},
+			Source:      &worker.Local{Engine: s.engine, Notify: s.engine.JobsQueued(), Labels: s.cfg.WorkerLabels},
 			Executors:   providers.Builtin(deps),
 			Concurrency: s.cfg.Workers,
 			Heartbeat:   lease / 4,

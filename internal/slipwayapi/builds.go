@@ -134,8 +134,9 @@ type BuildProject struct {
 	EnvironmentVariables []BuildEnvironmentVariable `json:"environmentVariables,omitempty"`
 	// TimeoutInMinutes bounds a build: 5 to 480, 60 when absent or 0.
 	TimeoutInMinutes int32 `json:"timeoutInMinutes,omitempty"`
-	// WorkerLabels are recorded with the project (at most 10 of
-	// [A-Za-z0-9_.\-]{1,64}).
+	// WorkerLabels are the labels a worker must all have to run the
+	// project's builds (at most 10 of [A-Za-z0-9_.\-]{1,64}); none: any
+	// worker.
 	WorkerLabels []string `json:"workerLabels,omitempty"`
 	// Created and Updated are set by the server (output only).
 	Created *awsproto.Time `json:"created,omitempty"`

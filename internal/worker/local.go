@@ -12,11 +12,13 @@ type Local struct {
 	Engine *engine.Engine
 	// Notify, when set, is signalled when jobs may be waiting.
 	Notify <-chan struct{}
+	// Labels are the worker's labels (engine.Engine.PollWorkerJobs).
+	Labels []string
 }
 
 // Poll claims up to max jobs of a type.
 func (l *Local) Poll(ctx context.Context, t cpapi.ActionTypeId, max int) ([]*Job, error) {
-	views, err := l.Engine.PollJobs(ctx, t, max, nil)
+	views, err := l.Engine.PollWorkerJobs(ctx, t, max, nil, l.Labels)
 	if err != nil {
 		return nil, err
 	}

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/slipway-cd/slipway/internal/cpapi"
 	"github.com/slipway-cd/slipway/internal/slipwayapi"
@@ -19,22 +21,32 @@ import (
 // jobs are polled, acknowledged and reported through CodePipeline's job
 // API (PollForJobs, AcknowledgeJob, PutJobSuccessResult,
 // PutJobFailureResult), heartbeats and log chunks go through the
-// extension API (HeartbeatJob, PutJobLog). It has no wake-up channel: a
-// remote worker polls.
+// extension API (HeartbeatJob, PutJobLog); builds read their project,
+// build number and secrets through RemoteBuilds. It has no wake-up
+// channel: a remote worker polls.
 type Remote struct {
 	CodePipeline *codepipeline.Client
 	API          *slipwayapi.Client
+	// Labels are the worker's labels, sent with every poll in the
+	// X-Slipway-Worker-Labels header: the server hands out a CodeBuild job
+	// whose build project has WorkerLabels only to a worker with all of
+	// them.
+	Labels []string
 }
 
 // Poll claims up to max jobs of a type.
 func (r *Remote) Poll(ctx context.Context, t cpapi.ActionTypeId, max int) ([]*Job, error) {
+	var opts []func(*codepipeline.Options)
+	if len(r.Labels) > 0 {
+		opts = append(opts, codepipeline.WithAPIOptions(smithyhttp.SetHeaderValue(slipwayapi.WorkerLabelsHeader, strings.Join(r.Labels, ","))))
+	}
 	out, err := r.CodePipeline.PollForJobs(ctx, &codepipeline.PollForJobsInput{
 		ActionTypeId: &types.ActionTypeId{
 			Category: types.ActionCategory(t.Category), Owner: types.ActionOwner(t.Owner),
 			Provider: aws.String(t.Provider), Version: aws.String(t.Version),
 		},
 		MaxBatchSize: aws.Int32(int32(min(max, 100))),
-	})
+	}, opts...)
 	if err != nil {
 		return nil, err
 	}
