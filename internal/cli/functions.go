@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -73,6 +74,37 @@ func deleteCommand(stdout io.Writer, f *apiFlags, what string, del func(cmd *cob
 	}
 }
 
+// listCommand is the list subcommand of a resource: it calls list and
+// prints its output as JSON (-o json) or as the table render makes.
+func listCommand[T any](stdout io.Writer, f *apiFlags, short, long string,
+	list func(ctx context.Context, c *slipwayapi.Client) (T, error), render func(T) *table) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: short,
+		Long:  long,
+		Args:  withUsage(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			format, err := outputFormat(cmd, false)
+			if err != nil {
+				return err
+			}
+			c, _, _, err := f.client(cmd.Context(), cmd)
+			if err != nil {
+				return err
+			}
+			out, err := list(cmd.Context(), c)
+			if err != nil {
+				return apiError(err)
+			}
+			if format == formatJSON {
+				return writeJSON(stdout, out)
+			}
+			_, err = io.WriteString(stdout, render(out).render())
+			return err
+		},
+	}
+}
+
 // nameArg takes the NAME argument into *name unless -f gave one; an
 // argument that differs from the file's name is an error.
 func nameArg(args []string, name *string, flag string) error {
@@ -93,27 +125,11 @@ func newFunctionCommand(stdout io.Writer) *cobra.Command {
 		`Manage Slipway functions: a command the server runs, or a URL it posts to, for each
 invocation of a Lambda pipeline action naming it (docs/api-extensions.md, "Functions").`, &f)
 
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List the functions",
-		Long:  "List the functions. -o json prints the ListFunctions output.",
-		Args:  withUsage(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			format, err := outputFormat(cmd, false)
-			if err != nil {
-				return err
-			}
-			c, _, _, err := f.client(cmd.Context(), cmd)
-			if err != nil {
-				return err
-			}
-			out, err := c.ListFunctions(cmd.Context(), nil)
-			if err != nil {
-				return apiError(err)
-			}
-			if format == formatJSON {
-				return writeJSON(stdout, out)
-			}
+	list := listCommand(stdout, &f, "List the functions", "List the functions. -o json prints the ListFunctions output.",
+		func(ctx context.Context, c *slipwayapi.Client) (*slipwayapi.ListFunctionsOutput, error) {
+			return c.ListFunctions(ctx, nil)
+		},
+		func(out *slipwayapi.ListFunctionsOutput) *table {
 			t := &table{header: []string{"NAME", "KIND", "TARGET", "TIMEOUT", "CREATED"}}
 			for _, fn := range out.Functions {
 				kind, target := "url", fn.URL
@@ -122,10 +138,8 @@ invocation of a Lambda pipeline action naming it (docs/api-extensions.md, "Funct
 				}
 				t.add(fn.FunctionName, kind, oneLine(target, 60), fmt.Sprintf("%ds", fn.Timeout()), created(fn.Created))
 			}
-			_, err = io.WriteString(stdout, t.render())
-			return err
-		},
-	}
+			return t
+		})
 
 	var in slipwayapi.CreateFunctionInput
 	var file string
@@ -213,27 +227,11 @@ func newBuildProjectCommand(stdout io.Writer) *cobra.Command {
 		`Manage build projects: what a CodeBuild pipeline action whose ProjectName names one runs
 (docs/api-extensions.md, "Build projects").`, &f)
 
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List the build projects",
-		Long:  "List the build projects. -o json prints the ListBuildProjects output.",
-		Args:  withUsage(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			format, err := outputFormat(cmd, false)
-			if err != nil {
-				return err
-			}
-			c, _, _, err := f.client(cmd.Context(), cmd)
-			if err != nil {
-				return err
-			}
-			out, err := c.ListBuildProjects(cmd.Context(), nil)
-			if err != nil {
-				return apiError(err)
-			}
-			if format == formatJSON {
-				return writeJSON(stdout, out)
-			}
+	list := listCommand(stdout, &f, "List the build projects", "List the build projects. -o json prints the ListBuildProjects output.",
+		func(ctx context.Context, c *slipwayapi.Client) (*slipwayapi.ListBuildProjectsOutput, error) {
+			return c.ListBuildProjects(ctx, nil)
+		},
+		func(out *slipwayapi.ListBuildProjectsOutput) *table {
 			t := &table{header: []string{"NAME", "BUILDSPEC", "TIMEOUT", "VARIABLES", "DESCRIPTION"}}
 			for _, p := range out.Projects {
 				spec := p.BuildspecPath
@@ -246,10 +244,8 @@ func newBuildProjectCommand(stdout io.Writer) *cobra.Command {
 				}
 				t.add(p.Name, spec, fmt.Sprintf("%dm", p.TimeoutInMinutes), oneLine(strings.Join(vars, ","), 40), oneLine(p.Description, 60))
 			}
-			_, err = io.WriteString(stdout, t.render())
-			return err
-		},
-	}
+			return t
+		})
 
 	var in slipwayapi.CreateBuildProjectInput
 	var file, buildspecFile string
@@ -344,27 +340,11 @@ func newNotificationTargetCommand(stdout io.Writer) *cobra.Command {
 An approval action whose NotificationArn ends in ":<name>" notifies the target <name>
 (docs/api-extensions.md, "Approval notifications").`, &f)
 
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List the notification targets",
-		Long:  `List the notification targets (secrets show as "****"). -o json prints the ListNotificationTargets output.`,
-		Args:  withUsage(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			format, err := outputFormat(cmd, false)
-			if err != nil {
-				return err
-			}
-			c, _, _, err := f.client(cmd.Context(), cmd)
-			if err != nil {
-				return err
-			}
-			out, err := c.ListNotificationTargets(cmd.Context(), nil)
-			if err != nil {
-				return apiError(err)
-			}
-			if format == formatJSON {
-				return writeJSON(stdout, out)
-			}
+	list := listCommand(stdout, &f, "List the notification targets", `List the notification targets (secrets show as "****"). -o json prints the ListNotificationTargets output.`,
+		func(ctx context.Context, c *slipwayapi.Client) (*slipwayapi.ListNotificationTargetsOutput, error) {
+			return c.ListNotificationTargets(ctx, nil)
+		},
+		func(out *slipwayapi.ListNotificationTargetsOutput) *table {
 			t := &table{header: []string{"NAME", "URL", "SIGNED", "UPDATED"}}
 			for _, nt := range out.Targets {
 				signed := "no"
@@ -377,10 +357,8 @@ An approval action whose NotificationArn ends in ":<name>" notifies the target <
 				}
 				t.add(nt.Name, nt.URL, signed, created(upd))
 			}
-			_, err = io.WriteString(stdout, t.render())
-			return err
-		},
-	}
+			return t
+		})
 
 	var in slipwayapi.PutNotificationTargetInput
 	var file string
