@@ -22,6 +22,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/slipway-cd/slipway/internal/cdcmdapi"
+	"github.com/slipway-cd/slipway/internal/slipwayapi"
 )
 
 // SigningName is the SigV4 signing name of the command service
@@ -230,34 +231,10 @@ func (c *Client) sign(ctx context.Context, req *http.Request, body []byte) error
 	return c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), SigningName, region, time.Now().UTC())
 }
 
+// decodeError reads an AWS JSON error response as a ServiceError.
 func decodeError(resp *http.Response, data []byte) error {
-	var env struct {
-		Type     string `json:"__type"`
-		Message  string `json:"message"`
-		MessageU string `json:"Message"`
-	}
-	_ = json.Unmarshal(data, &env)
-	code := env.Type
-	if code == "" {
-		code = resp.Header.Get("X-Amzn-ErrorType")
-	}
-	if i := strings.LastIndexByte(code, '#'); i >= 0 {
-		code = code[i+1:]
-	}
-	if i := strings.IndexByte(code, ':'); i >= 0 {
-		code = code[:i]
-	}
-	msg := env.Message
-	if msg == "" {
-		msg = env.MessageU
-	}
-	if code == "" {
-		code = "UnknownError"
-		if msg == "" {
-			msg = fmt.Sprintf("HTTP %s: %.200s", resp.Status, bytes.TrimSpace(data))
-		}
-	}
-	return &ServiceError{Code: code, Message: msg, StatusCode: resp.StatusCode}
+	e := slipwayapi.DecodeError(resp, data)
+	return &ServiceError{Code: e.Code, Message: e.Message, StatusCode: e.StatusCode}
 }
 
 // BundleURL returns where the bundle of spec is downloaded from: the

@@ -166,7 +166,7 @@ func (c *Client) Call(ctx context.Context, op string, in, out any) error {
 		return fmt.Errorf("slipway %s: read response: %w", op, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return decodeError(resp, data)
+		return DecodeError(resp, data)
 	}
 	if out == nil {
 		return nil
@@ -198,10 +198,10 @@ func (c *Client) sign(ctx context.Context, req *http.Request, body []byte) error
 	return c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), SigningName, region, now().UTC())
 }
 
-// decodeError reads an AWS JSON error response: {"__type", "message"},
+// DecodeError reads an AWS JSON error response: {"__type", "message"},
 // with the code also in X-Amzn-ErrorType. Codes are trimmed as the AWS
 // SDKs trim them ("ns#Code:extra" is Code).
-func decodeError(resp *http.Response, data []byte) error {
+func DecodeError(resp *http.Response, data []byte) *Error {
 	var env struct {
 		Type     string `json:"__type"`
 		Message  string `json:"message"`
