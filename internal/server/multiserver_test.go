@@ -40,9 +40,9 @@ func postgresTestDB(t *testing.T) string {
 	admin := os.Getenv(env)
 	switch {
 	case admin == "" && os.Getenv("CI") == "true":
-		t.Fatalf("%s is not set and CI=true: CI must run the multi-server tests (.ci/run's PostgreSQL step sets it)", env)
+		t.Fatalf("%s is not set and CI=true: CI must run the tests of servers on one PostgreSQL database (.ci/run's PostgreSQL step sets it)", env)
 	case admin == "":
-		t.Skipf("multi-server tests skipped: set %s=postgres://slipway:slipway@127.0.0.1:5432/slipway?sslmode=disable (a role with CREATEDB)", env)
+		t.Skipf("PostgreSQL tests skipped: set %s=postgres://slipway:slipway@127.0.0.1:5432/slipway?sslmode=disable (a role with CREATEDB)", env)
 	}
 	u, err := url.Parse(admin)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {

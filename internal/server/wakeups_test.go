@@ -2,14 +2,10 @@ package server_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,51 +26,6 @@ import (
 	"github.com/slipway-cd/slipway/internal/slipwayapi"
 )
 
-// wakeTestDB creates an empty database on SLIPWAY_TEST_POSTGRES_DSN's
-// server, dropped when t ends; without the variable it fails t under
-// CI=true and skips it otherwise.
-func wakeTestDB(t *testing.T) string {
-	t.Helper()
-	const env = "SLIPWAY_TEST_POSTGRES_DSN"
-	admin := os.Getenv(env)
-	switch {
-	case admin == "" && os.Getenv("CI") == "true":
-		t.Fatalf("%s is not set and CI=true: CI must run the servers-on-one-database tests", env)
-	case admin == "":
-		t.Skipf("servers-on-one-database tests skipped: set %s=postgres://slipway:slipway@127.0.0.1:5432/slipway?sslmode=disable (a role with CREATEDB)", env)
-	}
-	u, err := url.Parse(admin)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("%s must be a postgres:// URL", env)
-	}
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	name := "slipway_test_" + hex.EncodeToString(b)
-	db, err := sql.Open("pgx", admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.ExecContext(t.Context(), "CREATE DATABASE "+name+" TEMPLATE template0"); err != nil {
-		t.Fatalf("create database %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", admin)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer db.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u.Path = "/" + name
-	return u.String()
-}
-
 // TestServersShareWakeUps runs two servers in this process on one
 // PostgreSQL database, with their own data directories and one master key:
 // X serves requests only (its engine and deployment runner do not run),
@@ -86,7 +37,7 @@ func wakeTestDB(t *testing.T) string {
 // refuses to start.
 func TestServersShareWakeUps(t *testing.T) {
 	t.Parallel()
-	dsn := wakeTestDB(t)
+	dsn := postgresTestDB(t)
 	logger := slog.New(slog.DiscardHandler)
 	dirX, dirY, shared := t.TempDir(), t.TempDir(), t.TempDir()
 
