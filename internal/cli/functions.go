@@ -105,6 +105,19 @@ func listCommand[T any](stdout io.Writer, f *apiFlags, short, long string,
 	}
 }
 
+// report prints a create call's output: as JSON (-o json) or as the
+// line done makes; err is the call's error.
+func report(stdout io.Writer, format string, out any, err error, done func() string) error {
+	if err != nil {
+		return apiError(err)
+	}
+	if format == formatJSON {
+		return writeJSON(stdout, out)
+	}
+	_, err = fmt.Fprintln(stdout, done())
+	return err
+}
+
 // nameArg takes the NAME argument into *name unless -f gave one; an
 // argument that differs from the file's name is an error.
 func nameArg(args []string, name *string, flag string) error {
@@ -197,14 +210,7 @@ CreateFunctionInput as JSON ({"functionName", "command", "url", "timeoutSeconds"
 				return err
 			}
 			out, err := c.CreateFunction(cmd.Context(), &in)
-			if err != nil {
-				return apiError(err)
-			}
-			if format == formatJSON {
-				return writeJSON(stdout, out)
-			}
-			fmt.Fprintf(stdout, "Created function %s\n", out.Function.FunctionName)
-			return nil
+			return report(stdout, format, out, err, func() string { return fmt.Sprintf("Created function %s", out.Function.FunctionName) })
 		},
 	}
 	cf := create.Flags()
@@ -305,14 +311,7 @@ instead. -o json prints the CreateBuildProject output.`,
 				return err
 			}
 			out, err := c.CreateBuildProject(cmd.Context(), &in)
-			if err != nil {
-				return apiError(err)
-			}
-			if format == formatJSON {
-				return writeJSON(stdout, out)
-			}
-			fmt.Fprintf(stdout, "Created build project %s\n", out.Project.Name)
-			return nil
+			return report(stdout, format, out, err, func() string { return fmt.Sprintf("Created build project %s", out.Project.Name) })
 		},
 	}
 	cf := create.Flags()
@@ -399,14 +398,7 @@ PutNotificationTargetInput as JSON ({"name", "url", "secret"}) instead.
 				return err
 			}
 			out, err := c.PutNotificationTarget(cmd.Context(), &in)
-			if err != nil {
-				return apiError(err)
-			}
-			if format == formatJSON {
-				return writeJSON(stdout, out)
-			}
-			fmt.Fprintf(stdout, "Created notification target %s (%s)\n", in.Name, in.URL)
-			return nil
+			return report(stdout, format, out, err, func() string { return fmt.Sprintf("Created notification target %s (%s)", in.Name, in.URL) })
 		},
 	}
 	cf := create.Flags()
