@@ -1,5 +1,5 @@
-// Package cli is the slipway command line: the server and, as they land,
-// the commands people use to drive pipelines and deployments.
+// Package cli is the slipway command line: the server, the worker, the
+// demo, and the commands people use to drive pipelines and deployments.
 package cli
 
 import (
